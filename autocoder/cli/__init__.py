@@ -1,0 +1,1 @@
+"""The command line: ``main.py`` declares commands, ``tasks.py`` runs them."""

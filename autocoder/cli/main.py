@@ -1,0 +1,124 @@
+"""The ``autocoder`` command line. Commands parse arguments, call a task, map the result to an
+exit code; they hold no compiler logic."""
+
+from __future__ import annotations
+
+import functools
+import os
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from autocoder import __version__
+from autocoder.cli import tasks
+from autocoder.cli.exit_codes import ExitCode
+from autocoder.diagnostics import DiagnosticSink, codes, render_json, render_text
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How diagnostics are printed.",
+)
+
+
+def guarded(func: F) -> F:
+    """Turn any unexpected exception into diagnostic AC9001 and exit code 70."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            code = func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("AUTOCODER_DEBUG"):
+                traceback.print_exc()
+            sink = DiagnosticSink()
+            sink.report(
+                codes.INTERNAL_ERROR,
+                f"internal error: {type(exc).__name__}: {exc}",
+                hint="this is a bug in Autocoder; rerun with AUTOCODER_DEBUG=1 for the "
+                "traceback and report it with the input that caused it",
+            )
+            if kwargs.get("fmt") == "json":
+                click.echo(render_json(sink.diagnostics), nl=False)
+            else:
+                click.echo(render_text(sink.diagnostics), nl=False, err=True)
+            code = ExitCode.INTERNAL
+        raise SystemExit(int(code))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", prog_name="autocoder", message="%(prog)s %(version)s"
+)
+def cli() -> None:
+    """Autocoder: compile blueprints into a working, tested service and its deployment."""
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--name", help="System name (default: the directory name).")
+@guarded
+def init(directory: Path, name: str | None) -> int:
+    """Write a starter architecture.yaml + deployment.yaml into DIRECTORY."""
+    return tasks.init_task(directory, name)
+
+
+@cli.command("compile")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output directory (architecture.yaml, deployment.yaml, ir.v1.json).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files in OUT even if they were edited.")
+@FORMAT
+@guarded
+def compile_cmd(source: Path, out: Path, force: bool, fmt: str) -> int:
+    """Compile blueprints in SOURCE (a directory or an architecture.yaml) into OUT."""
+    return tasks.compile_task(source, out, force=force, fmt=fmt)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+)
+@guarded
+def graph(source: Path, fmt: str) -> int:
+    """Print the component graph of SOURCE (streams solid, calls dashed)."""
+    return tasks.graph_task(source, fmt)
+
+
+@cli.command()
+@click.argument("code")
+@guarded
+def explain(code: str) -> int:
+    """Explain a diagnostic CODE (AC3001 or unknown-component)."""
+    return tasks.explain_task(code)
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(["architecture", "deployment", "ir"]))
+@click.option("--path", "show_path", is_flag=True, help="Print the file's path instead.")
+@guarded
+def schema(name: str, show_path: bool) -> int:
+    """Print the JSON Schema of a blueprint file or of the IR."""
+    return tasks.schema_task(name, show_path)
+
+
+def main() -> None:
+    cli(prog_name="autocoder")

@@ -1,0 +1,154 @@
+"""The compiler driver: SOURCE -> load -> schema -> lower -> passes -> suppressions -> IR.
+
+This is the one pipeline every command uses (compile, graph, and later generate/validate/diff).
+It returns a ``CompileResult``; it never writes files and never raises for bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from autocoder.diagnostics import DiagnosticSink, Span, Suppression, codes
+from autocoder.frontend.loader import LoadedDocument, load_yaml_file
+from autocoder.frontend.lower import ARCHITECTURE, DEPLOYMENT, default_deployment, lower
+from autocoder.frontend.schema_check import check_against_schema
+from autocoder.ir.models import IR
+from autocoder.ir.serialize import dump_ir, seal
+from autocoder.passes import PassContext, run_passes
+
+
+@dataclass
+class CompileResult:
+    sink: DiagnosticSink
+    ir: IR | None = None
+    architecture_text: str = ""
+    deployment_text: str = ""
+    deployment_generated: bool = False
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.ir is not None and not self.sink.has_errors
+
+    def ir_text(self) -> str:
+        assert self.ir is not None
+        return dump_ir(self.ir)
+
+
+def display_path(path: Path) -> str:
+    """The path as shown in diagnostics: relative to the working directory when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def resolve_source(source: Path) -> tuple[Path, Path | None] | None:
+    """SOURCE (a directory or an architecture.yaml) -> (architecture, deployment or None)."""
+    if source.is_dir():
+        arch = source / ARCHITECTURE
+        if not arch.is_file():
+            return None
+    elif source.is_file():
+        arch = source
+    else:
+        return None
+    dep = arch.parent / DEPLOYMENT
+    return arch, (dep if dep.is_file() else None)
+
+
+def today() -> dt.date:
+    """Today's date for suppression expiry (AUTOCODER_TODAY=YYYY-MM-DD pins it, for tests)."""
+    pinned = os.environ.get("AUTOCODER_TODAY")
+    if pinned:
+        return dt.date.fromisoformat(pinned)
+    return dt.date.today()
+
+
+def _load(path: Path, schema: str, sink: DiagnosticSink) -> LoadedDocument | None:
+    doc = load_yaml_file(path, display_path(path), sink)
+    if doc is None:
+        return None
+    return doc if check_against_schema(doc.data, schema, doc.file, sink) else None
+
+
+def dump_yaml(data: dict[str, Any], header: str) -> str:
+    import io
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return header + buffer.getvalue()
+
+
+def compile_source(source: Path) -> CompileResult:
+    sink = DiagnosticSink()
+    result = CompileResult(sink)
+    resolved = resolve_source(source)
+    if resolved is None:
+        sink.report(
+            codes.SOURCE_NOT_FOUND,
+            f"{source}: no such file, or a directory without {ARCHITECTURE}",
+            span=Span(display_path(source)),
+            hint="pass a directory holding architecture.yaml, or the file itself; "
+            "`autocoder init DIR` writes a starter pair",
+        )
+        return result
+    arch_path, dep_path = resolved
+    arch = _load(arch_path, "architecture.schema.json", sink)
+    dep = _load(dep_path, "deployment.schema.json", sink) if dep_path else None
+    if arch is None or (dep_path is not None and dep is None):
+        return result
+    result.files = {ARCHITECTURE: arch.file}
+    result.architecture_text = arch.text
+    if dep is not None:
+        deployment, result.deployment_text = dep.data, dep.text
+        result.files[DEPLOYMENT] = dep.file
+    else:
+        deployment = default_deployment(arch.data)
+        result.deployment_generated = True
+        result.deployment_text = dump_yaml(
+            deployment,
+            "# yaml-language-server: $schema=https://schemas.autocoder.dev/v1/deployment.schema.json\n"
+            "# Written by autocoder compile from defaults (no deployment.yaml was given).\n",
+        )
+        result.files[DEPLOYMENT] = display_path(arch_path.parent / DEPLOYMENT)
+        sink.report(
+            codes.DEFAULT_DEPLOYMENT,
+            "no deployment.yaml beside the architecture; using one `dev` environment with "
+            "embedded SQLite",
+            span=Span(arch.file),
+            hint="the compiled output holds the deployment.yaml used; copy it next to the "
+            "architecture to change it",
+        )
+    ir = lower(
+        arch.data,
+        deployment,
+        deployment_generated=result.deployment_generated,
+        sink=sink,
+        deployment_file=result.files[DEPLOYMENT],
+    )
+    ctx = PassContext(ir=ir, sink=sink, files=result.files, deployment_raw=deployment)
+    run_passes(ctx)
+    suppressions = [
+        Suppression(
+            code=s.code,
+            reason=s.reason,
+            pointer=s.origin.partition("#")[2],
+            expires=dt.date.fromisoformat(s.expires) if s.expires else None,
+            target=s.target,
+            owner=s.owner,
+        )
+        for s in ir.policy.suppressions
+    ]
+    sink.apply_suppressions(suppressions, file=arch.file, today=today())
+    result.ir = seal(ir)
+    return result

@@ -1,0 +1,79 @@
+"""Structural type compatibility between blueprint types (used by binding and route checks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autocoder.ir.models import TypeDef
+
+BUILTIN_TYPES = frozenset({"string", "integer", "number", "boolean", "object", "array", "any"})
+PORT_BUILTINS = BUILTIN_TYPES - {"array"}
+
+
+def _resolve(
+    schema: Mapping[str, Any], types: Mapping[str, TypeDef], seen: int = 0
+) -> Mapping[str, Any]:
+    """Follow named references until a schema with a JSON type is reached."""
+    while schema.get("type") not in BUILTIN_TYPES and schema.get("type") in types and seen < 32:
+        schema = types[schema["type"]].schema_
+        seen += 1
+    return schema
+
+
+def _base(schema: Mapping[str, Any]) -> str:
+    kind = schema.get("type")
+    if kind is None:
+        return "object" if "properties" in schema else "any"
+    return str(kind)
+
+
+def incompatibility(src: str, dst: str, types: Mapping[str, TypeDef]) -> str | None:
+    """Why a value of type ``src`` cannot be used where ``dst`` is expected, or None if it can."""
+    return _schema_incompat({"type": src}, {"type": dst}, types, set())
+
+
+def _schema_incompat(
+    src: Mapping[str, Any],
+    dst: Mapping[str, Any],
+    types: Mapping[str, TypeDef],
+    assumed: set[tuple[str, str]],
+    path: str = "",
+) -> str | None:
+    src_name, dst_name = str(src.get("type")), str(dst.get("type"))
+    if src_name == dst_name and src_name not in BUILTIN_TYPES:
+        return None
+    if (src_name, dst_name) in assumed:  # recursive types: assume compatible (coinduction)
+        return None
+    assumed = assumed | {(src_name, dst_name)}
+    s, d = _resolve(src, types), _resolve(dst, types)
+    s_base, d_base = _base(s), _base(d)
+    where = f" at field '{path}'" if path else ""
+    if d_base == "any" or s_base == "any":
+        return None
+    if s_base != d_base and not (s_base == "integer" and d_base == "number"):
+        return f"{s_base} is not {d_base}{where}"
+    if "enum" in d and "enum" not in s:
+        return f"values are not restricted to {d['enum']!r}{where}"
+    if "enum" in d and "enum" in s and not set(map(repr, s["enum"])) <= set(map(repr, d["enum"])):
+        extra = sorted(set(map(str, s["enum"])) - set(map(str, d["enum"])))
+        return f"enum values {extra} are not accepted{where}"
+    if d_base == "array":
+        return _schema_incompat(s.get("items", {}), d.get("items", {}), types, assumed, path + "[]")
+    if d_base != "object" or "properties" not in d:
+        return None
+    s_props, d_props = s.get("properties", {}), d.get("properties", {})
+    s_required = set(s.get("required", []))
+    for name in d.get("required", []):
+        field = f"{path}.{name}" if path else name
+        if name not in s_props:
+            return f"required field '{field}' is missing"
+        if name not in s_required and "default" not in s_props[name]:
+            return f"field '{field}' is optional in the source but required in the target"
+    for name, d_field in d_props.items():
+        if name in s_props:
+            field = f"{path}.{name}" if path else name
+            reason = _schema_incompat(s_props[name], d_field, types, assumed, field)
+            if reason:
+                return reason
+    return None

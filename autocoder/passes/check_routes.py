@@ -1,0 +1,249 @@
+"""API routes: unique method+path and operation ids, sane path parameters, call targets that
+exist and fit, request/response types that resolve, and emits onto real output ports."""
+
+from __future__ import annotations
+
+import re
+
+from autocoder.diagnostics import codes
+from autocoder.frontend.lower import PATH_PARAM
+from autocoder.ir.models import Component, Route
+from autocoder.ir.typesys import BUILTIN_TYPES, incompatibility
+from autocoder.kinds import registry
+from autocoder.passes._suggest import did_you_mean
+from autocoder.passes.check_kind_configs import object_fields
+from autocoder.passes.context import PassContext
+
+RESERVED_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
+KEYED_OPERATIONS = ("get", "update", "delete")
+
+
+def _shape(path: str) -> str:
+    return PATH_PARAM.sub("{}", path.rstrip("/") or "/")
+
+
+def check_routes(ctx: PassContext) -> None:
+    seen_paths: dict[tuple[str, str], Route] = {}
+    seen_ids: dict[str, Route] = {}
+    for api in (c for c in ctx.ir.components if c.kind == "api"):
+        for route in api.routes:
+            key = (route.method, _shape(route.path))
+            if key in seen_paths:
+                first = seen_paths[key]
+                ctx.report(
+                    codes.DUPLICATE_ROUTE,
+                    f"route {route.method} {route.path} duplicates {first.method} "
+                    f"{first.path} ({first.operation_id})",
+                    route.origin + "/path",
+                )
+            seen_paths.setdefault(key, route)
+            if route.operation_id in seen_ids:
+                ctx.report(
+                    codes.DUPLICATE_OPERATION_ID,
+                    f"operation_id {route.operation_id!r} is already used by "
+                    f"{seen_ids[route.operation_id].method} {seen_ids[route.operation_id].path}",
+                    route.origin + "/operation_id",
+                )
+            seen_ids.setdefault(route.operation_id, route)
+            _check_path(ctx, route)
+            _check_types(ctx, route)
+            _check_call(ctx, route)
+            _check_emit(ctx, api, route)
+            if route.call is None and route.emit is None and api.logic.mode != "custom":
+                ctx.report(
+                    codes.INVALID_CONFIG,
+                    f"route {route.operation_id!r} neither calls a store nor emits a "
+                    "message, so it would do nothing",
+                    route.origin,
+                    key=True,
+                    hint=f"add `call:` or `emit:`, or give {api.name!r} "
+                    "`logic: {mode: custom}` to implement handlers by hand",
+                )
+
+
+def _check_path(ctx: PassContext, route: Route) -> None:
+    if any(route.path == p or route.path.startswith(p + "/") for p in RESERVED_PATHS):
+        ctx.report(
+            codes.RESERVED_ROUTE,
+            f"path {route.path} is reserved by the generated service",
+            route.origin + "/path",
+        )
+    for segment in route.path.split("/"):
+        braces = "{" in segment or "}" in segment
+        if braces and not re.fullmatch(r"\{[A-Za-z_][A-Za-z0-9_]*\}", segment):
+            ctx.report(
+                codes.PATH_PARAMETER,
+                f"path segment {segment!r} must be exactly one parameter '{{name}}' "
+                "with an identifier name",
+                route.origin + "/path",
+            )
+    duplicates = {p for p in route.path_params if route.path_params.count(p) > 1}
+    for name in sorted(duplicates):
+        ctx.report(
+            codes.PATH_PARAMETER,
+            f"path parameter {name!r} appears more than once",
+            route.origin + "/path",
+        )
+    for param in route.query:
+        if param.name in route.path_params:
+            ctx.report(
+                codes.PATH_PARAMETER,
+                f"query parameter {param.name!r} has the same name as a path parameter",
+                route.origin + f"/query/{param.name}",
+                key=True,
+            )
+
+
+def _check_types(ctx: PassContext, route: Route) -> None:
+    for where, type_name in (("/request", route.request), ("/response/type", route.response.type)):
+        if type_name is not None and type_name not in ctx.types and type_name not in BUILTIN_TYPES:
+            ctx.report(
+                codes.UNKNOWN_TYPE,
+                f"unknown type {type_name!r}",
+                route.origin + where,
+                hint=did_you_mean(type_name, ctx.types, what="types"),
+            )
+    if route.request is not None and route.method in ("GET", "DELETE"):
+        ctx.report(
+            codes.INVALID_CONFIG,
+            f"a {route.method} route cannot have a request body",
+            route.origin + "/request",
+            key=True,
+        )
+    if route.response.status == 204 and route.response.type is not None:
+        ctx.report(
+            codes.INVALID_CONFIG,
+            "a 204 response has no body, but a type is given",
+            route.origin + "/response/status",
+        )
+
+
+def _check_call(ctx: PassContext, route: Route) -> None:
+    if route.call is None:
+        return
+    where = route.origin + "/call"
+    target = ctx.components.get(route.call.component)
+    if target is None:
+        ctx.report(
+            codes.UNKNOWN_COMPONENT,
+            f"route {route.operation_id!r} calls unknown component {route.call.component!r}",
+            where,
+            hint=did_you_mean(route.call.component, ctx.components, what="components"),
+        )
+        return
+    spec = registry().get(target.kind)
+    if spec is None or not spec.call_target:
+        ctx.report(
+            codes.UNKNOWN_OPERATION,
+            f"{target.name!r} is a {target.kind}; only stores "
+            "can be called in blueprint language v1",
+            where,
+        )
+        return
+    operations = target.config.get("operations", [])
+    op = route.call.operation
+    if op not in operations:
+        ctx.report(
+            codes.UNKNOWN_OPERATION,
+            f"store {target.name!r} does not offer {op!r}",
+            where,
+            hint=did_you_mean(op, operations, what="operations"),
+        )
+        return
+    if op in KEYED_OPERATIONS and len(route.path_params) != 1:
+        ctx.report(
+            codes.PATH_PARAMETER,
+            f"a call to {target.name}.{op} needs exactly one path "
+            f"parameter holding the key; {route.path} has {len(route.path_params)}",
+            route.origin + "/path",
+            hint=f"for example {route.path.rstrip('/')}/{{id}}",
+        )
+    entity = target.config.get("entity", "")
+    if op in ("create", "update") and entity in ctx.types:
+        if route.request is None:
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"a call to {target.name}.{op} needs a request body type",
+                route.origin,
+                key=True,
+                hint=f"add `request: {entity}Create`",
+            )
+        elif route.request in ctx.types:
+            _check_writable(ctx, route, route.request, entity, op)
+    if route.response.type is not None and route.response.type in ctx.types and op != "delete":
+        reason = incompatibility(entity, route.response.type, ctx.types)
+        if reason:
+            ctx.report(
+                codes.INCOMPATIBLE_BINDING,
+                f"the store returns {entity}, which cannot be "
+                f"sent as {route.response.type}: {reason}",
+                route.origin + "/response/type",
+            )
+    if op == "list" and not route.response.many and route.response.type is not None:
+        ctx.report(
+            codes.INVALID_CONFIG,
+            "a list call returns a page; set `response: {many: true}`",
+            route.origin + "/response",
+        )
+
+
+def _check_writable(ctx: PassContext, route: Route, request: str, entity: str, op: str) -> None:
+    """Every required, client-writable entity field must come from the request (create)."""
+    entity_fields = object_fields(ctx, entity) or {}
+    request_fields = object_fields(ctx, request) or {}
+    for name in request_fields:
+        if name not in entity_fields:
+            ctx.report(
+                codes.UNKNOWN_FIELD,
+                f"request field {name!r} of {request} is not a field of the stored {entity}",
+                route.origin + "/request",
+                hint=did_you_mean(name, entity_fields, what="fields"),
+            )
+    if op != "create":
+        return
+    entity_type = ctx.types[entity].schema_
+    for name in entity_type.get("required", []):
+        spec = entity_fields.get(name, {})
+        if spec.get("readOnly") or "default" in spec:
+            continue
+        store = ctx.components[route.call.component] if route.call else None
+        if (
+            store is not None
+            and name == store.config.get("key")
+            and store.config.get("key_strategy") != "provided"
+        ):
+            continue
+        if name not in request_fields:
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"creating a {entity} needs {name!r}, which {request} does not have",
+                route.origin + "/request",
+                hint=f"add {name!r} to {request}, or mark it readOnly/default in {entity}",
+            )
+
+
+def _check_emit(ctx: PassContext, api: Component, route: Route) -> None:
+    if route.emit is None:
+        return
+    port = api.port(route.emit)
+    if port is None or port not in api.outputs:
+        ctx.report(
+            codes.UNKNOWN_PORT,
+            f"route {route.operation_id!r} emits on {route.emit!r}, "
+            f"which is not an output port of {api.name!r}",
+            route.origin + "/emit",
+            hint=did_you_mean(route.emit, [p.name for p in api.outputs], what="outputs"),
+        )
+        return
+    carried = route.request  # without a call the request body is emitted ...
+    if route.call is not None and route.call.component in ctx.components:
+        carried = ctx.components[route.call.component].config.get("entity")  # ... else the result
+    if carried is not None and carried in ctx.types:
+        reason = incompatibility(carried, port.type, ctx.types)
+        if reason:
+            ctx.report(
+                codes.INCOMPATIBLE_BINDING,
+                f"route {route.operation_id!r} emits {carried} "
+                f"on port {port.name!r} of type {port.type}: {reason}",
+                route.origin + "/emit",
+            )
