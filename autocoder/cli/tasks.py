@@ -141,11 +141,10 @@ def init_task(directory: Path, name: str | None) -> int:
 def explain_task(code: str) -> int:
     found = codes.lookup(code)
     if found is None:
-        click.echo(
-            f"autocoder: error: unknown diagnostic code {code!r}  [AC0004]\n"
-            "  hint: codes look like AC3001 or unknown-component; see docs/diagnostics.md",
-            err=True,
-        )
+        sink = DiagnosticSink()
+        sink.report(codes.USAGE_ERROR, f"unknown diagnostic code {code!r}",
+                    hint="codes look like AC3001 or unknown-component; see docs/diagnostics.md")
+        emit_diagnostics(sink.diagnostics, sink.sources, "text")
         return ExitCode.USAGE
     suppressible = "yes" if found.suppressible else "no"
     click.echo(

@@ -590,7 +590,7 @@ DUPLICATE_SUPPRESSION: Final = _code(
     W,
     Stage.POLICY,
     "Two suppressions have the same code and target.",
-    "Keep one.",
+    "The second one can never match anything the first did not; keep one.",
 )
 
 # --- AC6xxx: IR files -----------------------------------------------------------------------

@@ -65,8 +65,25 @@ def _where(pointer: str) -> str:
     return f" in {pointer}" if pointer else " at the top level"
 
 
+@cache
+def fast_validator_for(schema_name: str) -> Any | None:
+    """jsonschema-rs (compiled, ~100x faster) for the yes/no answer, when it is installed."""
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a dependency; the slow path stays correct
+        return None
+    return jsonschema_rs.validator_for(load_json_schema(schema_name), validate_formats=True)
+
+
 def check_against_schema(data: Any, schema_name: str, file: str, sink: DiagnosticSink) -> bool:
-    """Report every schema violation of ``data``; return True when there were none."""
+    """Report every schema violation of ``data``; return True when there were none.
+
+    Valid documents (the common case) are confirmed by jsonschema-rs; only an invalid one is
+    walked by the Python jsonschema validator, whose errors carry what the diagnostics need.
+    """
+    fast = fast_validator_for(schema_name)
+    if fast is not None and fast.is_valid(data):
+        return True
     before = len(sink.diagnostics)
     for error in _leaf_errors(validator_for(schema_name).iter_errors(data)):
         _report(error, file, sink)

@@ -34,8 +34,11 @@ def to_data(ir: IR) -> dict[str, Any]:
 
 
 def content_hash(data: dict[str, Any]) -> str:
+    """sha256 of the compact canonical form (sorted keys, no whitespace) minus unhashed keys."""
     body = {k: v for k, v in data.items() if k not in _UNHASHED}
-    return "sha256:" + hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+    compact = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                         allow_nan=False)
+    return "sha256:" + hashlib.sha256(compact.encode("utf-8")).hexdigest()
 
 
 def seal(ir: IR) -> IR:
@@ -44,8 +47,8 @@ def seal(ir: IR) -> IR:
 
 
 def dump_ir(ir: IR) -> str:
-    """The canonical text of a (sealed) IR."""
-    return canonical_json(to_data(seal(ir)))
+    """The canonical text of an IR (sealed here unless it already is)."""
+    return canonical_json(to_data(ir if ir.content_hash else seal(ir)))
 
 
 def _parse_version(raw: object) -> tuple[int, int] | None:
