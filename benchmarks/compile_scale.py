@@ -117,8 +117,10 @@ def main() -> int:
     if args.one is not None:
         print(json.dumps(run_one(args.one, args.mode)))
         return 0
-    print("| components | compile median (s) | compile peak RSS (MiB) | "
-          "baseline YAML load (s) | compile / baseline | ok |")
+    print(
+        "| components | compile median (s) | compile peak RSS (MiB) | "
+        "baseline YAML load (s) | compile / baseline | ok |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | --- |")
     for size in args.sizes:
         samples: dict[str, list[dict[str, float]]] = {"compile": [], "baseline": []}
@@ -126,15 +128,20 @@ def main() -> int:
             for mode in samples:
                 out = subprocess.run(
                     [sys.executable, __file__, "--one", str(size), "--mode", mode],
-                    check=True, capture_output=True, text=True,
+                    check=True,
+                    capture_output=True,
+                    text=True,
                 )
                 samples[mode].append(json.loads(out.stdout))
         compile_s = statistics.median(s["seconds"] for s in samples["compile"])
         base_s = statistics.median(s["seconds"] for s in samples["baseline"])
         peak = max(s["peak_mib"] for s in samples["compile"])
         ok = all(s["ok"] for s in samples["compile"])
-        print(f"| {size:,} | {compile_s:.3f} | {peak:.0f} | {base_s:.3f} | "
-              f"{compile_s / base_s:.1f}x | {'yes' if ok else 'NO'} |", flush=True)
+        print(
+            f"| {size:,} | {compile_s:.3f} | {peak:.0f} | {base_s:.3f} | "
+            f"{compile_s / base_s:.1f}x | {'yes' if ok else 'NO'} |",
+            flush=True,
+        )
     return 0
 
 

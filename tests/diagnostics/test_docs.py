@@ -26,10 +26,14 @@ def test_codes_are_unique_well_formed_and_explained() -> None:
 
 def test_every_code_is_raised_somewhere_in_the_package() -> None:
     package = ROOT / "autocoder"
-    source = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py")
-                       if p.name not in ("codes.py", "docs.py"))
-    unused = [c.id for c in codes.REGISTRY.values()
-              if not re.search(rf"codes\.{_constant(c)}\b", source)]
+    source = "\n".join(
+        p.read_text(encoding="utf-8")
+        for p in package.rglob("*.py")
+        if p.name not in ("codes.py", "docs.py")
+    )
+    unused = [
+        c.id for c in codes.REGISTRY.values() if not re.search(rf"codes\.{_constant(c)}\b", source)
+    ]
     assert unused == [], f"codes declared but never reported: {unused}"
 
 

@@ -1,0 +1,32 @@
+# Developer tasks. Everything runs inside .venv (created by `make install`).
+PY := .venv/bin/python
+
+.PHONY: install test test-fast lint format regen bench ci
+
+install:
+	python3 -m venv .venv
+	.venv/bin/pip install -q -e '.[test]'
+
+test:
+	.venv/bin/pytest -n auto
+
+test-fast:
+	.venv/bin/pytest -n auto -m "not slow"
+
+lint:
+	.venv/bin/ruff check autocoder tests benchmarks
+	.venv/bin/ruff format --check autocoder tests benchmarks
+
+format:
+	.venv/bin/ruff format autocoder tests benchmarks
+	.venv/bin/ruff check --fix autocoder tests benchmarks
+
+regen:
+	$(PY) -m autocoder.ir.schema_gen
+	$(PY) -m autocoder.diagnostics.docs
+
+bench:
+	$(PY) benchmarks/compile_scale.py
+
+ci:
+	bash .ci/run
