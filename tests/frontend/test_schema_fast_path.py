@@ -6,6 +6,7 @@ let an invalid blueprint through without diagnostics.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,8 @@ def test_fast_and_python_validators_agree(data: st.DataObject, which: str) -> No
         if isinstance(parent, dict) and data.draw(st.booleans()):
             parent.pop(path[-1], None)
         elif isinstance(parent, (dict, list)):
-            try:
+            with contextlib.suppress(IndexError, KeyError):
                 parent[path[-1]] = data.draw(VALUES)
-            except (IndexError, KeyError):
-                pass
         paths = _paths(doc)[1:] or [("schema_version",)]
     schema = f"{which}.schema.json"
     fast = fast_validator_for(schema)

@@ -1,4 +1,4 @@
-"""ir/v1.schema.json is generated from the models; it must never drift, and real IR must match it."""
+"""ir/v1.schema.json is generated from the models: it must not drift, and real IR must match it."""
 
 from __future__ import annotations
 
