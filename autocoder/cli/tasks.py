@@ -142,8 +142,11 @@ def explain_task(code: str) -> int:
     found = codes.lookup(code)
     if found is None:
         sink = DiagnosticSink()
-        sink.report(codes.USAGE_ERROR, f"unknown diagnostic code {code!r}",
-                    hint="codes look like AC3001 or unknown-component; see docs/diagnostics.md")
+        sink.report(
+            codes.USAGE_ERROR,
+            f"unknown diagnostic code {code!r}",
+            hint="codes look like AC3001 or unknown-component; see docs/diagnostics.md",
+        )
         emit_diagnostics(sink.diagnostics, sink.sources, "text")
         return ExitCode.USAGE
     suppressible = "yes" if found.suppressible else "no"

@@ -111,8 +111,8 @@ ALIAS_BOMB: Final = _code(
     "Anchors and aliases expand to more nodes than the loader allows.",
     "A small YAML file can use nested aliases to expand into billions of nodes (the 'billion "
     "laughs' attack). Autocoder computes the expanded size before building the document and "
-    "refuses documents that would exceed the limit (100,000 nodes) or use more than 1,000 "
-    "aliases.",
+    "refuses documents whose aliases would add more than 100,000 nodes or that use more "
+    "than 1,000 aliases.",
 )
 FILE_TOO_LARGE: Final = _code(
     "AC1004",

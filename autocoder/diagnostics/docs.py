@@ -1,4 +1,4 @@
-"""Generate ``docs/diagnostics.md`` from the code registry (``python -m autocoder.diagnostics.docs``).
+"""Generate docs/diagnostics.md from the code registry (`python -m autocoder.diagnostics.docs`).
 
 A test regenerates the page and fails when it drifts from ``codes.REGISTRY``.
 """

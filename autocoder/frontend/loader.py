@@ -138,10 +138,11 @@ class _Builder:
             if done:
                 children = _children(node)
                 sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
-                if sizes[id(node)] > MAX_EXPANDED_NODES:
+                # Without aliases a subtree is never larger than the nodes seen so far.
+                if sizes[id(node)] > len(seen) + MAX_EXPANDED_NODES:
                     self.reject(
                         codes.ALIAS_BOMB,
-                        f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
+                        f"anchors and aliases expand to over {MAX_EXPANDED_NODES:,} extra nodes",
                         node,
                         hint="remove the nested aliases; write the data out or split the file",
                     )

@@ -37,7 +37,9 @@ def main() -> int:
     if "--check" in sys.argv:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
         if current != text:
-            print(f"{target} is out of date; run python -m autocoder.ir.schema_gen", file=sys.stderr)
+            print(
+                f"{target} is out of date; run python -m autocoder.ir.schema_gen", file=sys.stderr
+            )
             return 1
         return 0
     target.write_text(text, encoding="utf-8")

@@ -36,8 +36,9 @@ def to_data(ir: IR) -> dict[str, Any]:
 def content_hash(data: dict[str, Any]) -> str:
     """sha256 of the compact canonical form (sorted keys, no whitespace) minus unhashed keys."""
     body = {k: v for k, v in data.items() if k not in _UNHASHED}
-    compact = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                         allow_nan=False)
+    compact = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return "sha256:" + hashlib.sha256(compact.encode("utf-8")).hexdigest()
 
 

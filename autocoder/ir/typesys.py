@@ -28,9 +28,30 @@ def _base(schema: Mapping[str, Any]) -> str:
     return str(kind)
 
 
-def incompatibility(src: str, dst: str, types: Mapping[str, TypeDef]) -> str | None:
-    """Why a value of type ``src`` cannot be used where ``dst`` is expected, or None if it can."""
-    return _schema_incompat({"type": src}, {"type": dst}, types, set())
+def incompatibility(
+    src: str, dst: str, types: Mapping[str, TypeDef], *, exempt: frozenset[str] = frozenset()
+) -> str | None:
+    """Why a value of type ``src`` cannot be used where ``dst`` is expected, or None if it can.
+
+    ``exempt`` names top-level fields of ``dst`` that need not come from ``src`` (fields the
+    receiver fills itself, such as a store's generated key).
+    """
+    return _schema_incompat({"type": src}, {"type": dst}, types, set(), exempt=exempt)
+
+
+def write_exempt_fields(
+    entity: str, key: str, key_strategy: str, types: Mapping[str, TypeDef]
+) -> frozenset[str]:
+    """Fields of a stored entity a writer need not send: readOnly, defaulted, generated key."""
+    schema = _resolve({"type": entity}, types)
+    exempt = {
+        name
+        for name, spec in schema.get("properties", {}).items()
+        if spec.get("readOnly") or "default" in spec
+    }
+    if key_strategy != "provided":
+        exempt.add(key)
+    return frozenset(exempt)
 
 
 def _schema_incompat(
@@ -39,6 +60,7 @@ def _schema_incompat(
     types: Mapping[str, TypeDef],
     assumed: set[tuple[str, str]],
     path: str = "",
+    exempt: frozenset[str] = frozenset(),
 ) -> str | None:
     src_name, dst_name = str(src.get("type")), str(dst.get("type"))
     if src_name == dst_name and src_name not in BUILTIN_TYPES:
@@ -65,6 +87,8 @@ def _schema_incompat(
     s_props, d_props = s.get("properties", {}), d.get("properties", {})
     s_required = set(s.get("required", []))
     for name in d.get("required", []):
+        if name in exempt:
+            continue
         field = f"{path}.{name}" if path else name
         if name not in s_props:
             return f"required field '{field}' is missing"

@@ -8,7 +8,7 @@ from typing import Any
 
 from autocoder.diagnostics import codes
 from autocoder.ir.models import Component, PortClass
-from autocoder.ir.typesys import incompatibility
+from autocoder.ir.typesys import incompatibility, write_exempt_fields
 from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.context import PassContext
 
@@ -94,9 +94,10 @@ def _check_store(ctx: PassContext, c: Component) -> None:
     for i, index in enumerate(c.config.get("indexes", [])):
         for name in [index] if isinstance(index, str) else index:
             _need_field(ctx, fields, name, entity, f"{origin}/indexes/{i}", "indexed field")
+    exempt = write_exempt_fields(entity, key, c.config["key_strategy"], ctx.types)
     for port in c.inputs:
         if port.type in ctx.types or port.type == "any":
-            reason = incompatibility(port.type, entity, ctx.types)
+            reason = incompatibility(port.type, entity, ctx.types, exempt=exempt)
             if reason:
                 ctx.report(
                     codes.INCOMPATIBLE_BINDING,
@@ -232,9 +233,14 @@ def _check_sink(ctx: PassContext, c: Component) -> None:
         )
         return
     entity = target.config.get("entity", "")
+    if entity not in ctx.types:
+        return
+    exempt = write_exempt_fields(
+        entity, target.config["key"], target.config["key_strategy"], ctx.types
+    )
     for port_type in _data_inputs(c):
-        if entity in ctx.types:
-            reason = incompatibility(port_type, entity, ctx.types)
+        if store.get("operation", "create") == "create":
+            reason = incompatibility(port_type, entity, ctx.types, exempt=exempt)
             if reason:
                 ctx.report(
                     codes.INCOMPATIBLE_BINDING,

@@ -8,7 +8,7 @@ import re
 from autocoder.diagnostics import codes
 from autocoder.frontend.lower import PATH_PARAM
 from autocoder.ir.models import Component, Route
-from autocoder.ir.typesys import BUILTIN_TYPES, incompatibility
+from autocoder.ir.typesys import BUILTIN_TYPES, incompatibility, write_exempt_fields
 from autocoder.kinds import registry
 from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.check_kind_configs import object_fields
@@ -201,17 +201,13 @@ def _check_writable(ctx: PassContext, route: Route, request: str, entity: str, o
             )
     if op != "create":
         return
-    entity_type = ctx.types[entity].schema_
-    for name in entity_type.get("required", []):
-        spec = entity_fields.get(name, {})
-        if spec.get("readOnly") or "default" in spec:
-            continue
-        store = ctx.components[route.call.component] if route.call else None
-        if (
-            store is not None
-            and name == store.config.get("key")
-            and store.config.get("key_strategy") != "provided"
-        ):
+    assert route.call is not None
+    store = ctx.components[route.call.component]
+    exempt = write_exempt_fields(
+        entity, store.config["key"], store.config["key_strategy"], ctx.types
+    )
+    for name in ctx.types[entity].schema_.get("required", []):
+        if name in exempt:
             continue
         if name not in request_fields:
             ctx.report(
