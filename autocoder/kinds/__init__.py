@@ -43,8 +43,19 @@ class KindSpec:
     config_def: str | None = None  # a $defs entry of architecture.schema.json (built-ins)
     config_schema: dict[str, Any] | None = None  # plugins bring their own schema
     overridable: tuple[str, ...] = ()
+    exclusive: tuple[str, ...] = ()  # config keys of which exactly one is set (source, sink)
     defaults: dict[str, Any] = field(default_factory=dict)
     call_target: bool = False
+
+    def apply_override(self, config: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+        """An environment's effective config: top-level keys replaced; setting one of the
+        ``exclusive`` keys (a sink's ``log`` instead of ``webhook``) drops the others."""
+        merged = dict(config)
+        if any(key in self.exclusive for key in override):
+            for key in self.exclusive:
+                merged.pop(key, None)
+        merged.update(override)
+        return merged
 
 
 ALL_STORE_OPERATIONS = ("create", "get", "list", "update", "delete")
@@ -117,6 +128,7 @@ BUILTIN_KINDS: tuple[KindSpec, ...] = (
         outputs=PortRule(1, 1),
         config_def="config_source",
         overridable=("interval", "cron", "http_poll"),
+        exclusive=("interval", "cron", "http_poll"),
     ),
     KindSpec(
         "sink",
@@ -125,6 +137,7 @@ BUILTIN_KINDS: tuple[KindSpec, ...] = (
         outputs=PortRule(max=0),
         config_def="config_sink",
         overridable=("log", "webhook"),
+        exclusive=("log", "webhook", "store"),
     ),
 )
 

@@ -100,7 +100,7 @@ def _check_overrides(ctx: PassContext, env: Environment) -> None:
                     hint=f"overridable {component.kind} settings: {allowed}",
                 )
         if override.config and spec.config_def is not None:
-            merged = {**component.config, **override.config}
+            merged = spec.apply_override(component.config, override.config)
             if component.kind == "api":
                 merged["routes"] = [{"method": "GET", "path": "/", "operation_id": "x"}]
             _validate_subschema(ctx, f"#/$defs/{spec.config_def}", merged, f"{where}/config")
