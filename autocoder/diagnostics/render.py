@@ -48,7 +48,8 @@ def format_diagnostic(diagnostic: Diagnostic, sources: Mapping[str, str] | None 
     """``file:line:col: error: message  [CODE]`` + source line + caret + hint."""
     where = str(diagnostic.span) if diagnostic.span is not None else "autocoder"
     severity = str(diagnostic.severity)
-    out = [f"{where}: {severity}: {diagnostic.message}  [{diagnostic.code.id}]"]
+    suppressed = f" (suppressed: {diagnostic.suppressed_by})" if diagnostic.suppressed_by else ""
+    out = [f"{where}: {severity}: {diagnostic.message}{suppressed}  [{diagnostic.code.id}]"]
     out.extend(_source_excerpt(diagnostic, sources or {}))
     if diagnostic.hint:
         out.append(f"  hint: {diagnostic.hint}")

@@ -25,7 +25,8 @@ def _base(schema: Mapping[str, Any]) -> str:
     kind = schema.get("type")
     if kind is None:
         return "object" if "properties" in schema else "any"
-    return str(kind)
+    # An unknown type name is reported by the type passes; do not cascade errors from it.
+    return str(kind) if kind in BUILTIN_TYPES else "any"
 
 
 def incompatibility(

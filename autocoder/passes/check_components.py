@@ -36,10 +36,10 @@ def check_components(ctx: PassContext) -> None:
                     codes.SCHEMA_VIOLATION, error.message, component.origin + "/config" + path
                 )
         if component.logic.mode == "custom":
-            owner = component.logic.owner or "human"
+            owner = "an LLM" if component.logic.owner == "llm" else "a person"
             ctx.report(
                 codes.LOGIC_UNIMPLEMENTED,
-                f"component {component.name!r} has custom logic owned by a {owner}; "
+                f"component {component.name!r} has custom logic owned by {owner}; "
                 "its implementation lives in a user-owned module",
                 component.origin + "/logic",
             )

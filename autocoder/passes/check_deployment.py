@@ -52,7 +52,7 @@ def _check_references(ctx: PassContext, env: Environment) -> None:
         elif component.kind != "store":
             ctx.report(
                 codes.DATABASE_FOR_NON_STORE,
-                f"{db.store!r} is a {component.kind}, not a store",
+                f"{db.store!r} is of kind {component.kind}, not a store",
                 where,
                 key=True,
             )
@@ -170,7 +170,11 @@ def _strings(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 def _check_scaling(ctx: PassContext, env: Environment) -> None:
     most = max(env.replicas, env.autoscaling.max_replicas if env.autoscaling else 1)
-    sqlite = [d.store for d in env.databases if d.engine == "sqlite" and d.store in ctx.components]
+    sqlite = [
+        d.store
+        for d in env.databases
+        if d.engine == "sqlite" and getattr(ctx.components.get(d.store), "kind", None) == "store"
+    ]
     if most > 1 and sqlite:
         ctx.report(
             codes.SQLITE_REPLICAS,
@@ -179,7 +183,7 @@ def _check_scaling(ctx: PassContext, env: Environment) -> None:
             "embedded SQLite",
             env.origin + ("/replicas" if env.replicas > 1 else "/autoscaling"),
             hint=f"add `databases: {{{sqlite[0]}: {{engine: postgresql, url: {{secret: ..., "
-            "key: ...}}}}` or run one replica",
+            "key: ...}}}` or run one replica",
         )
     if env.autoscaling is not None:
         a = env.autoscaling

@@ -203,7 +203,8 @@ def _check_aggregator(ctx: PassContext, c: Component) -> None:
     outputs = [p for p in c.outputs if p.port_class is not PortClass.ERROR]
     out_fields = object_fields(ctx, outputs[0].type) if outputs else None
     if out_fields is not None:
-        for name in [*c.config.get("group_by", []), *c.config["aggregates"]]:
+        keys = [k for k in c.config.get("group_by", []) if in_fields is None or k in in_fields]
+        for name in [*keys, *c.config["aggregates"]]:
             if name not in out_fields:
                 ctx.report(
                     codes.UNKNOWN_FIELD,
@@ -229,7 +230,7 @@ def _check_sink(ctx: PassContext, c: Component) -> None:
         return
     if target.kind != "store":
         ctx.report(
-            codes.UNKNOWN_OPERATION, f"{target.name!r} is a {target.kind}, not a store", where
+            codes.UNKNOWN_OPERATION, f"{target.name!r} is of kind {target.kind}, not a store", where
         )
         return
     entity = target.config.get("entity", "")

@@ -156,7 +156,7 @@ def _check_call(ctx: PassContext, route: Route) -> None:
             f"a call to {target.name}.{op} needs exactly one path "
             f"parameter holding the key; {route.path} has {len(route.path_params)}",
             route.origin + "/path",
-            hint=f"for example {route.path.rstrip('/')}/{{id}}",
+            hint=f"for example {route.path.rstrip('/')}/{{id}}" if not route.path_params else None,
         )
     entity = target.config.get("entity", "")
     if op in ("create", "update") and entity in ctx.types:
@@ -166,7 +166,7 @@ def _check_call(ctx: PassContext, route: Route) -> None:
                 f"a call to {target.name}.{op} needs a request body type",
                 route.origin,
                 key=True,
-                hint=f"add `request: {entity}Create`",
+                hint=f"add `request: TYPE` naming a type with the client-writable fields of {entity}",
             )
         elif route.request in ctx.types:
             _check_writable(ctx, route, route.request, entity, op)

@@ -38,12 +38,12 @@ def _check_field(ctx: PassContext, schema: dict[str, Any], origin: str) -> None:
         )
         return
     props = schema.get("properties", {})
-    for name in schema.get("required", []):
+    for index, name in enumerate(schema.get("required", [])):
         if name not in props:
             ctx.report(
                 codes.UNKNOWN_FIELD,
                 f"required field {name!r} is not among the properties",
-                origin + "/required",
+                f"{origin}/required/{index}",
                 hint=did_you_mean(name, props, what="fields"),
             )
     if props and kind not in (None, "object"):

@@ -1,0 +1,44 @@
+"""Shared test fixtures and options."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite golden expectation files from the current output",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def repo_root(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run with the repository root as working directory (paths in diagnostics are relative)."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("AUTOCODER_TODAY", "2026-11-25")
+    return ROOT
+
+
+def require_service(host: str, port: int, name: str) -> None:
+    """Skip when a local service is missing, unless AUTOCODER_REQUIRE_SERVICES=1 (CI)."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return
+    except OSError as exc:
+        message = f"{name} is not reachable on {host}:{port} ({exc})"
+        if os.environ.get("AUTOCODER_REQUIRE_SERVICES") == "1":
+            pytest.fail(message + "; AUTOCODER_REQUIRE_SERVICES=1 forbids skipping")
+        pytest.skip(message)
