@@ -166,7 +166,7 @@ def _check_call(ctx: PassContext, route: Route) -> None:
                 f"a call to {target.name}.{op} needs a request body type",
                 route.origin,
                 key=True,
-                hint=f"add `request: TYPE` naming a type with the client-writable fields of {entity}",
+                hint=f"add `request: TYPE`, a type with the client-writable fields of {entity}",
             )
         elif route.request in ctx.types:
             _check_writable(ctx, route, route.request, entity, op)
