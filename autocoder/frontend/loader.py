@@ -285,7 +285,10 @@ def load_yaml_text(text: str, file: str, sink: DiagnosticSink) -> LoadedDocument
             )
         else:
             sink.report(
-                codes.YAML_SYNTAX, problem, span=Span(file, line, col), hint=_yaml_hint(problem)
+                codes.YAML_SYNTAX,
+                problem,
+                span=Span(file, line, col),
+                hint=_yaml_hint(problem, text, line, col),
             )
         return None
     except (YAMLError, RecursionError) as exc:
@@ -313,8 +316,10 @@ def load_yaml_text(text: str, file: str, sink: DiagnosticSink) -> LoadedDocument
     return LoadedDocument(file, text, data, index)
 
 
-def _yaml_hint(problem: str) -> str | None:
-    if "'\\t'" in problem:
+def _yaml_hint(problem: str, text: str, line: int, col: int) -> str | None:
+    lines = text.splitlines()
+    at = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
+    if "'\\t'" in problem or at == "\t":
         return "YAML does not allow tabs for indentation; use spaces"
     if "mapping values are not allowed" in problem:
         return "a value containing ': ' must be quoted"

@@ -1,8 +1,9 @@
 """Canonical JSON for the IR, its content hash, and the version-checked IR reader.
 
 Canonical form: keys sorted, two-space indent, UTF-8, a final newline, no timestamps. The
-``content_hash`` is the sha256 of the canonical form with ``content_hash`` and
-``autocoder_version`` left out, so it identifies what the system *is*, whichever release wrote it.
+``content_hash`` is the sha256 of the compact canonical form without ``content_hash``,
+``autocoder_version`` and node ``origin``s, so it identifies what the system *is*, whichever
+release wrote it and however the blueprint was laid out.
 """
 
 from __future__ import annotations
@@ -33,9 +34,21 @@ def to_data(ir: IR) -> dict[str, Any]:
     return ir.model_dump(mode="json", by_alias=True, exclude_none=False)
 
 
+def _without_origins(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_origins(v) for k, v in value.items() if k != "origin"}
+    if isinstance(value, list):
+        return [_without_origins(v) for v in value]
+    return value
+
+
 def content_hash(data: dict[str, Any]) -> str:
-    """sha256 of the compact canonical form (sorted keys, no whitespace) minus unhashed keys."""
-    body = {k: v for k, v in data.items() if k not in _UNHASHED}
+    """sha256 of the compact canonical form (sorted keys, no whitespace) of the content.
+
+    Left out: ``content_hash``, ``autocoder_version`` and every ``origin`` (where in the
+    blueprint a node was written is provenance, not meaning: moving a binding keeps the hash).
+    """
+    body = _without_origins({k: v for k, v in data.items() if k not in _UNHASHED})
     compact = json.dumps(
         body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
