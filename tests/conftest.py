@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -30,15 +28,3 @@ def repo_root(monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("AUTOCODER_TODAY", "2026-11-25")
     return ROOT
-
-
-def require_service(host: str, port: int, name: str) -> None:
-    """Skip when a local service is missing, unless AUTOCODER_REQUIRE_SERVICES=1 (CI)."""
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return
-    except OSError as exc:
-        message = f"{name} is not reachable on {host}:{port} ({exc})"
-        if os.environ.get("AUTOCODER_REQUIRE_SERVICES") == "1":
-            pytest.fail(message + "; AUTOCODER_REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(message)

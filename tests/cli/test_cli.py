@@ -36,8 +36,12 @@ def test_init_then_compile(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "compiled notes 0.1.0: 3 components, 1 binding, 2 environments" in result.stdout
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert files == [".autocoder/manifest.json", "architecture.yaml", "deployment.yaml",
-                     "ir.v1.json"]
+    assert files == [
+        ".autocoder/manifest.json",
+        "architecture.yaml",
+        "deployment.yaml",
+        "ir.v1.json",
+    ]
     assert (out / "architecture.yaml").read_bytes() == (project / "architecture.yaml").read_bytes()
     # init never overwrites
     again = run("init", str(project))
@@ -46,9 +50,15 @@ def test_init_then_compile(tmp_path: Path) -> None:
 
 def test_compile_twice_gives_identical_bytes(tmp_path: Path) -> None:
     for name in ("a", "b"):
-        assert run("compile", str(ROOT / "examples" / "order-pipeline"), "-o",
-                   str(tmp_path / name)).returncode == 0
-    assert (tmp_path / "a" / "ir.v1.json").read_bytes() == (tmp_path / "b" / "ir.v1.json").read_bytes()
+        assert (
+            run(
+                "compile", str(ROOT / "examples" / "order-pipeline"), "-o", str(tmp_path / name)
+            ).returncode
+            == 0
+        )
+    assert (tmp_path / "a" / "ir.v1.json").read_bytes() == (
+        tmp_path / "b" / "ir.v1.json"
+    ).read_bytes()
 
 
 def test_errors_exit_1_with_positioned_caret_and_write_nothing(tmp_path: Path) -> None:
@@ -80,8 +90,14 @@ def test_json_format(tmp_path: Path) -> None:
     assert doc["summary"]["errors"] >= 1 and doc["ok"] is False
     first = doc["diagnostics"][0]
     assert {"code", "severity", "message", "span", "stage"} <= set(first)
-    ok = run("compile", str(ROOT / "examples" / "todo-api"), "-o", str(tmp_path / "good"),
-             "--format", "json")
+    ok = run(
+        "compile",
+        str(ROOT / "examples" / "todo-api"),
+        "-o",
+        str(tmp_path / "good"),
+        "--format",
+        "json",
+    )
     assert ok.returncode == 0 and json.loads(ok.stdout)["content_hash"].startswith("sha256:")
 
 
@@ -109,7 +125,7 @@ def test_graph_formats() -> None:
     assert mermaid.returncode == 0
     assert mermaid.stdout.startswith("flowchart LR\n")
     assert 'c_intake -->|"submitted → in"| c_validate' in mermaid.stdout
-    assert "c_intake -.->|\"list\"| c_orders" in mermaid.stdout
+    assert 'c_intake -.->|"list"| c_orders' in mermaid.stdout
     dot = run("graph", str(ROOT / "examples" / "order-pipeline"), "--format", "dot")
     assert dot.stdout.startswith('digraph "order-pipeline" {')
     assert '"persist" -> "orders" [label="create", style=dashed];' in dot.stdout
