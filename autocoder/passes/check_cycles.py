@@ -3,37 +3,25 @@ bindings declares ``qos: {feedback: true}``."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from autocoder.diagnostics import codes
-from autocoder.ir.graph import ComponentGraph
-from autocoder.ir.models import Direction, Port
+from autocoder.ir.graph import ComponentGraph, Edge
+from autocoder.ir.models import IR, Direction, Port
 from autocoder.kinds import registry
 from autocoder.passes.context import PassContext
 
 
 def check_cycles(ctx: PassContext) -> None:
     origins = {b.id: b.origin for b in ctx.ir.bindings} | {c.id: c.origin for c in ctx.ir.calls}
-    kinds = registry()
-
-    def callable_target(name: str) -> bool:
-        component = ctx.components.get(name)
-        spec = kinds.get(component.kind) if component else None
-        return spec is not None and spec.call_target
-
-    # Bindings with a wrong-direction or unknown port are already errors; they form no cycle.
-    sound = {
-        (b.id, t.component)
-        for b in ctx.ir.bindings
-        for t in b.targets
-        if _is(ctx.port(b.source.component, b.source.port), Direction.OUT)
-        and _is(ctx.port(t.component, t.port), Direction.IN)
-    }
-    for cycle in ComponentGraph.from_ir(ctx.ir).cycles():
-        if any(e.style == "call" and not callable_target(e.target) for e in cycle):
-            continue  # a call to something that cannot be called is already an error
-        if any(e.style == "stream" and (e.ref, e.target) not in sound for e in cycle):
-            continue
+    graph = ComponentGraph.from_ir(_sound_ir(ctx))
+    parallel: dict[tuple[str, str], list[Edge]] = defaultdict(list)
+    for edge in graph.edges():
+        parallel[edge.source, edge.target].append(edge)
+    for cycle in graph.cycles():
         path = " -> ".join([e.source for e in cycle] + [cycle[0].source])
-        calls = [e for e in cycle if e.style == "call"]
+        hops = [parallel[e.source, e.target] for e in cycle]
+        calls = [e for edges in hops for e in edges if e.style == "call"]
         if calls:
             ctx.report(
                 codes.ILLEGAL_CYCLE,
@@ -41,14 +29,37 @@ def check_cycles(ctx: PassContext) -> None:
                 origins[calls[0].ref],
                 hint="a call cycle always deadlocks; break it",
             )
-        elif not any(e.feedback for e in cycle):
+        # A hop is a feedback hop only when every binding along it is marked as feedback:
+        # a second, unmarked binding between the same components closes the loop again.
+        elif not any(all(e.feedback for e in edges) for edges in hops):
+            closing = sorted((e for e in hops[-1] if not e.feedback), key=lambda e: e.ref)[0]
             ctx.report(
                 codes.ILLEGAL_CYCLE,
                 f"streams form a cycle: {path}",
-                origins[cycle[-1].ref],
+                origins[closing.ref],
                 hint="if the loop is deliberate, set `qos: {feedback: true}` on one "
                 "of its bindings",
             )
+
+
+def _sound_ir(ctx: PassContext) -> IR:
+    """The IR without the edges other passes already reject (unknown or wrong-direction ports,
+    calls to components that cannot be called): they would only add cascading cycle errors."""
+    kinds = registry()
+    bindings = []
+    for binding in ctx.ir.bindings:
+        if not _is(ctx.port(binding.source.component, binding.source.port), Direction.OUT):
+            continue
+        targets = [t for t in binding.targets if _is(ctx.port(t.component, t.port), Direction.IN)]
+        if targets:
+            bindings.append(binding.model_copy(update={"targets": targets}))
+    calls = []
+    for call in ctx.ir.calls:
+        target = ctx.components.get(call.target.component)
+        spec = kinds.get(target.kind) if target is not None else None
+        if spec is not None and spec.call_target:
+            calls.append(call)
+    return ctx.ir.model_copy(update={"bindings": bindings, "calls": calls})
 
 
 def _is(port: Port | None, direction: Direction) -> bool:

@@ -51,7 +51,13 @@ class _EnvCheck:
         return True
 
     def report(
-        self, code: Code, message: str, paths: list[Path], *, hint: str | None = None
+        self,
+        code: Code,
+        message: str,
+        paths: list[Path],
+        *,
+        hint: str | None = None,
+        key: bool = False,
     ) -> None:
         """Report at the first of ``paths`` this environment writes; skip inherited findings.
 
@@ -62,7 +68,8 @@ class _EnvCheck:
         if self.env.extends and not written:
             return
         path = (written or paths)[0]
-        self.ctx.report(code, message, join_pointer(self.env.origin, *path), hint=hint)
+        where = join_pointer(self.env.origin, *path)
+        self.ctx.report(code, message, where, hint=hint, key=key)
 
 
 def check_deployment(ctx: PassContext) -> None:
@@ -93,18 +100,21 @@ def _check_references(check: _EnvCheck) -> None:
                 f"environment {env.name!r} gives a database to unknown component {db.store!r}",
                 [("databases", db.store)],
                 hint=did_you_mean(db.store, ctx.components, what="components"),
+                key=True,
             )
         elif component.kind != "store":
             check.report(
                 codes.DATABASE_FOR_NON_STORE,
                 f"{db.store!r} is of kind {component.kind}, not a store",
                 [("databases", db.store)],
+                key=True,
             )
     if env.ingress is not None and not any(c.kind == "api" for c in ctx.ir.components):
         check.report(
             codes.INGRESS_WITHOUT_API,
             f"environment {env.name!r} has an ingress but the system has no api component",
             [("ingress",)],
+            key=True,
         )
     if env.image.tag == "latest" and env.image.digest is None:
         check.report(
@@ -127,6 +137,7 @@ def _check_overrides(check: _EnvCheck) -> None:
                 f"override for unknown component {name!r}",
                 [("overrides", name)],
                 hint=did_you_mean(name, ctx.components, what="components"),
+                key=True,
             )
             continue
         spec = kinds.get(component.kind)
@@ -140,6 +151,7 @@ def _check_overrides(check: _EnvCheck) -> None:
                     f"{component.kind} setting {key!r} cannot be overridden per environment",
                     [("overrides", name, "config", key)],
                     hint=f"overridable {component.kind} settings: {allowed}",
+                    key=True,
                 )
         if override.config and spec.config_def is not None:
             merged = spec.apply_override(component.config, override.config)
