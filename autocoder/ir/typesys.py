@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,23 +65,33 @@ def _schema_incompat(
     exempt: frozenset[str] = frozenset(),
 ) -> str | None:
     src_name, dst_name = str(src.get("type")), str(dst.get("type"))
-    if src_name == dst_name and src_name not in BUILTIN_TYPES:
-        return None
-    if (src_name, dst_name) in assumed:  # recursive types: assume compatible (coinduction)
-        return None
-    assumed = assumed | {(src_name, dst_name)}
     s, d = _resolve(src, types), _resolve(dst, types)
     s_base, d_base = _base(s), _base(d)
     where = f" at field '{path}'" if path else ""
-    if d_base == "any" or s_base == "any":
+    if d_base == "any":
         return None
+    if (src.get("nullable") or s.get("nullable")) and not (
+        dst.get("nullable") or d.get("nullable")
+    ):
+        return f"values may be null in the source but not in the target{where}"
+    if s_base == "any" or (src_name == dst_name and src_name in types):
+        return None
+    # Recursive named types: assume compatible (coinduction). Only named pairs can recur;
+    # inline schemas (no name, or a JSON type) must be compared every time they appear.
+    if src_name in types or dst_name in types:
+        if (src_name, dst_name) in assumed:
+            return None
+        assumed = assumed | {(src_name, dst_name)}
     if s_base != d_base and not (s_base == "integer" and d_base == "number"):
         return f"{s_base} is not {d_base}{where}"
-    if "enum" in d and "enum" not in s:
-        return f"values are not restricted to {d['enum']!r}{where}"
-    if "enum" in d and "enum" in s and not set(map(repr, s["enum"])) <= set(map(repr, d["enum"])):
-        extra = sorted(set(map(str, s["enum"])) - set(map(str, d["enum"])))
-        return f"enum values {extra} are not accepted{where}"
+    s_values, d_values = _allowed_values(s), _allowed_values(d)
+    if d_values is not None and s_values is None:
+        return f"values are not restricted to {d_values!r}{where}"
+    if d_values is not None and s_values is not None:
+        accepted = {_value_key(v) for v in d_values}
+        extra = [v for v in s_values if _value_key(v) not in accepted]
+        if extra:
+            return f"enum values {extra!r} are not accepted{where}"
     if d_base == "array":
         return _schema_incompat(s.get("items", {}), d.get("items", {}), types, assumed, path + "[]")
     if d_base != "object" or "properties" not in d:
@@ -102,3 +113,22 @@ def _schema_incompat(
             if reason:
                 return reason
     return None
+
+
+def _allowed_values(schema: Mapping[str, Any]) -> list[Any] | None:
+    """The values a schema restricts to (``const`` is an enum of one), or None."""
+    if "const" in schema:
+        return [schema["const"]]
+    enum = schema.get("enum")
+    return list(enum) if isinstance(enum, list) else None
+
+
+def _value_key(value: Any) -> tuple[str, Any]:
+    """JSON equality: 1 == 1.0, but true is not 1 and "1" is not 1."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int | float):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    return ("json", json.dumps(value, sort_keys=True))

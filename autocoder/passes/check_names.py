@@ -6,8 +6,10 @@ from __future__ import annotations
 import keyword
 import re
 from collections import defaultdict
+from typing import Any
 
 from autocoder.diagnostics import codes
+from autocoder.ir.typesys import BUILTIN_TYPES
 from autocoder.passes.context import PassContext
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -48,6 +50,12 @@ def python_name(name: str) -> str:
     return name.replace("-", "_")
 
 
+def port_attribute(name: str) -> str:
+    """The generated attribute of a port: keywords get a trailing ``_`` (``in`` -> ``in_``)."""
+    mapped = python_name(name)
+    return mapped + "_" if keyword.iskeyword(mapped) else mapped
+
+
 def dns_name(name: str) -> str:
     return name.replace("_", "-")
 
@@ -55,13 +63,13 @@ def dns_name(name: str) -> str:
 def _check_dns(ctx: PassContext, what: str, name: str, origin: str) -> None:
     mapped = dns_name(name)
     if len(mapped) > 63 or not _DNS_LABEL.match(mapped):
-        suggestion = re.sub(r"[^a-z0-9-]+", "-", mapped.lower()).strip("-")[:63] or "x"
+        suggestion = re.sub(r"[^a-z0-9-]+", "-", mapped.lower()).strip("-")[:63].rstrip("-")
         ctx.report(
             codes.INVALID_DNS_NAME,
             f"{what} name {name!r} cannot become a DNS-1123 label "
             "(lowercase letters, digits and '-', starting with a letter, at most 63 characters)",
             origin,
-            hint=f"rename it, for example to {suggestion!r}",
+            hint=f"rename it, for example to {suggestion!r}" if suggestion else None,
             key=True,
         )
 
@@ -79,9 +87,10 @@ def _check_identifier(
             key=True,
         )
     elif keywords and (keyword.iskeyword(mapped) or keyword.issoftkeyword(mapped)):
+        soft = " soft" if keyword.issoftkeyword(mapped) else ""
         ctx.report(
             codes.INVALID_IDENTIFIER,
-            f"{what} name {name!r} is a Python keyword",
+            f"{what} name {name!r} is a Python{soft} keyword",
             origin,
             key=True,
             hint=f"rename it, for example to '{name}_'",
@@ -92,8 +101,19 @@ def check_names(ctx: PassContext) -> None:
     ir = ctx.ir
     system_origin = "architecture.yaml#/system/name"
     _check_dns(ctx, "system", ir.system.name, system_origin)
+    by_dns: dict[str, list[str]] = defaultdict(list)
     for env in ir.environments:
         _check_dns(ctx, "environment", env.name, env.origin)
+        by_dns[dns_name(env.name)].append(env.name)
+    for mapped, names in sorted(by_dns.items()):
+        if len(names) > 1:
+            ctx.report(
+                codes.NAME_COLLISION,
+                f"environments {' and '.join(map(repr, sorted(names)))} both become "
+                f"the Kubernetes name {mapped!r}",
+                next(e for e in ir.environments if e.name == sorted(names)[1]).origin,
+                key=True,
+            )
     by_python: dict[str, list[str]] = defaultdict(list)
     for component in ir.components:
         _check_dns(ctx, "component", component.name, component.origin)
@@ -102,13 +122,12 @@ def check_names(ctx: PassContext) -> None:
         port_names: dict[str, str] = {}
         for port in (*component.inputs, *component.outputs):
             _check_identifier(ctx, "port", port.name, port.origin, keywords=False)
-            mapped = python_name(port.name)
+            mapped = port_attribute(port.name)
             if mapped in port_names:
                 ctx.report(
                     codes.NAME_COLLISION,
                     f"port {port.name!r} of component {component.name!r} collides with "
-                    f"port {port_names[mapped]!r} (a component's input and output "
-                    "names must all differ)",
+                    f"port {port_names[mapped]!r}: both become the Python name {mapped!r}",
                     port.origin,
                     key=True,
                 )
@@ -133,7 +152,17 @@ def check_names(ctx: PassContext) -> None:
     lowered: dict[str, str] = {}
     for type_ in ir.types:
         _check_identifier(ctx, "type", type_.name, type_.origin)
-        if type_.name in RESERVED_TYPE_NAMES:
+        _check_field_names(ctx, type_.schema_, type_.origin)
+        if type_.name in BUILTIN_TYPES:
+            ctx.report(
+                codes.INVALID_IDENTIFIER,
+                f"type name {type_.name!r} is the name of a built-in type; references to it "
+                "would mean the built-in",
+                type_.origin,
+                key=True,
+                hint=f"rename it, for example to '{type_.name.capitalize()}Value'",
+            )
+        elif type_.name in RESERVED_TYPE_NAMES:
             ctx.report(
                 codes.INVALID_IDENTIFIER,
                 f"type name {type_.name!r} is reserved by the generated code",
@@ -150,3 +179,22 @@ def check_names(ctx: PassContext) -> None:
                 key=True,
             )
         lowered[type_.name.lower()] = type_.name
+
+
+def _check_field_names(ctx: PassContext, schema: dict[str, Any], origin: str) -> None:
+    """Field names become model attributes: a keyword (``class``, ``from``) cannot be one."""
+    for name, sub in schema.get("properties", {}).items():
+        where = f"{origin}/properties/{name}"
+        if keyword.iskeyword(name):
+            ctx.report(
+                codes.INVALID_IDENTIFIER,
+                f"field name {name!r} is a Python keyword",
+                where,
+                key=True,
+                hint=f"rename it, for example to '{name}_'",
+            )
+        if isinstance(sub, dict):
+            _check_field_names(ctx, sub, where)
+    items = schema.get("items")
+    if isinstance(items, dict):
+        _check_field_names(ctx, items, f"{origin}/items")
