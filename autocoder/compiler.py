@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jsonschema.exceptions import ValidationError
 from ruamel.yaml import YAML
 
 from autocoder.diagnostics import DiagnosticSink, Span, Suppression, codes
@@ -78,7 +79,30 @@ def _load(path: Path, schema: str, sink: DiagnosticSink) -> LoadedDocument | Non
     doc = load_yaml_file(path, display_path(path), sink)
     if doc is None:
         return None
-    return doc if check_against_schema(doc.data, schema, doc.file, sink) else None
+    skip = _inherited_requirements(doc.data) if schema.startswith("deployment") else None
+    return doc if check_against_schema(doc.data, schema, doc.file, sink, skip=skip) else None
+
+
+def _inherited_requirements(data: Any) -> Callable[[ValidationError], bool]:
+    """An environment with ``extends`` may leave required keys to its parent: those are
+    checked on the merged environment during lowering instead."""
+    envs = data.get("environments") if isinstance(data, dict) else None
+    extending = (
+        {n for n, e in envs.items() if isinstance(e, dict) and "extends" in e}
+        if isinstance(envs, dict)
+        else set()
+    )
+
+    def skip(error: ValidationError) -> bool:
+        path = list(error.absolute_path)
+        return (
+            error.validator == "required"
+            and len(path) > 2
+            and path[0] == "environments"
+            and path[1] in extending
+        )
+
+    return skip
 
 
 def dump_yaml(data: dict[str, Any], header: str) -> str:

@@ -258,12 +258,14 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def _composer() -> YAML:
-    """The libyaml-backed composer when ruamel.yaml.clib is installed (5x faster), else pure."""
+def _compose(text: str) -> Node | None:
+    """Compose with libyaml when ruamel.yaml.clib is installed (5x faster); libyaml follows
+    YAML 1.1 in a few corners (``{url: https://x}`` in flow style), so whatever it refuses is
+    parsed again by the pure YAML 1.2 parser, whose verdict and error positions are final."""
     try:
-        return YAML(typ="safe", pure=False)
-    except ImportError:  # pragma: no cover - clib is a dependency on CPython
-        return YAML(typ="safe", pure=True)
+        return YAML(typ="safe", pure=False).compose(text)
+    except (ImportError, YAMLError):
+        return YAML(typ="safe", pure=True).compose(text)
 
 
 def load_yaml_text(text: str, file: str, sink: DiagnosticSink) -> LoadedDocument | None:
@@ -271,7 +273,7 @@ def load_yaml_text(text: str, file: str, sink: DiagnosticSink) -> LoadedDocument
     index = PointerIndex(file)
     sink.add_source(file, text, index)
     try:
-        root = _composer().compose(text)
+        root = _compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

@@ -13,6 +13,7 @@ from typing import Any
 from autocoder import __version__
 from autocoder.diagnostics import DiagnosticSink, codes
 from autocoder.frontend.loader import join_pointer
+from autocoder.frontend.schema_check import check_definition
 from autocoder.ir import models as m
 from autocoder.ir.units import duration_ms
 from autocoder.kinds import registry
@@ -94,7 +95,7 @@ def _ports(component: str, raw: dict[str, Any], direction: m.Direction) -> list[
             description=spec.get("description", ""),
             origin=_origin(ARCHITECTURE, "components", component, key, name),
         )
-        for name, spec in raw.get(key, {}).items()
+        for name, spec in sorted(raw.get(key, {}).items())
     ]
 
 
@@ -156,7 +157,7 @@ def _route(api: str, index: int, raw: dict[str, Any], base: str, security: m.Sec
             many=response_raw.get("many", False),
             description=response_raw.get("description", ""),
         ),
-        query=[m.QueryParam(name=n, **q) for n, q in raw.get("query", {}).items()],
+        query=[m.QueryParam(name=n, **q) for n, q in sorted(raw.get("query", {}).items())],
         call=call,
         emit=raw.get("emit"),
         auth=raw.get("auth", security.auth != "none"),
@@ -324,6 +325,15 @@ def _environments(
         merged: dict[str, Any] = {}
         for link in reversed(chain):
             merged = _merge(merged, {k: v for k, v in envs[link].items() if k != "extends"})
+        if len(chain) > 1 and not check_definition(
+            merged,
+            "deployment.schema.json",
+            "environment",
+            file,
+            join_pointer("", "environments", name),
+            sink,
+        ):
+            continue  # inherited settings plus this environment's are incomplete
         image = {
             "repository": system["name"].lower().replace("_", "-"),
             "tag": system["version"],

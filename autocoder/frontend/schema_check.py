@@ -8,7 +8,7 @@ one, a missing key names the mapping that lacks it.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -75,7 +75,14 @@ def fast_validator_for(schema_name: str) -> Any | None:
     return jsonschema_rs.validator_for(load_json_schema(schema_name), validate_formats=True)
 
 
-def check_against_schema(data: Any, schema_name: str, file: str, sink: DiagnosticSink) -> bool:
+def check_against_schema(
+    data: Any,
+    schema_name: str,
+    file: str,
+    sink: DiagnosticSink,
+    *,
+    skip: Callable[[ValidationError], bool] | None = None,
+) -> bool:
     """Report every schema violation of ``data``; return True when there were none.
 
     Valid documents (the common case) are confirmed by jsonschema-rs; only an invalid one is
@@ -86,7 +93,8 @@ def check_against_schema(data: Any, schema_name: str, file: str, sink: Diagnosti
         return True
     before = len(sink.diagnostics)
     for error in _leaf_errors(validator_for(schema_name).iter_errors(data)):
-        _report(error, file, sink)
+        if skip is None or not skip(error):
+            _report(error, file, sink)
     return len(sink.diagnostics) == before
 
 
@@ -108,8 +116,23 @@ def _is_exactly_one(error: ValidationError) -> bool:
     return all(set(o) == {"required"} and len(o["required"]) == 1 for o in options)
 
 
-def _report(error: ValidationError, file: str, sink: DiagnosticSink) -> None:
-    pointer = _pointer(error)
+def check_definition(
+    data: Any, schema_name: str, definition: str, file: str, prefix: str, sink: DiagnosticSink
+) -> bool:
+    """Validate ``data`` against one ``$defs`` entry; diagnostics point below ``prefix``."""
+    schema = load_json_schema(schema_name)
+    validator = Draft202012Validator(
+        {"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]},
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+    before = len(sink.diagnostics)
+    for error in _leaf_errors(validator.iter_errors(data)):
+        _report(error, file, sink, prefix)
+    return len(sink.diagnostics) == before
+
+
+def _report(error: ValidationError, file: str, sink: DiagnosticSink, prefix: str = "") -> None:
+    pointer = prefix + _pointer(error)
     instance, schema = error.instance, error.schema
     kind = error.validator
     if kind == "additionalProperties" and isinstance(instance, dict):

@@ -41,6 +41,13 @@ def incompatibility(
     return _schema_incompat({"type": src}, {"type": dst}, types, set(), exempt=exempt)
 
 
+def field_incompatibility(
+    src: Mapping[str, Any], dst: Mapping[str, Any], types: Mapping[str, TypeDef]
+) -> str | None:
+    """Like :func:`incompatibility`, for two field schemas (``{type: string, enum: [...]}``)."""
+    return _schema_incompat(src, dst, types, set())
+
+
 def write_exempt_fields(
     entity: str, key: str, key_strategy: str, types: Mapping[str, TypeDef]
 ) -> frozenset[str]:

@@ -48,10 +48,10 @@ def _check_unused_types(ctx: PassContext) -> None:
             used.add(str(component.config.get("entity")))
     for type_ in ctx.ir.types:
         for schema, _ in walk_fields(type_.schema_, ""):
-            if (schema is not type_.schema_ and isinstance(schema.get("type"), str)) or (
-                schema is type_.schema_ and schema.get("type") in ctx.types
-            ):
-                used.add(schema["type"])
+            named = schema.get("type")
+            # A recursive type (a tree node's `children`) does not use itself.
+            if isinstance(named, str) and named in ctx.types and named != type_.name:
+                used.add(named)
     for type_ in ctx.ir.types:
         if type_.name not in used:
             ctx.report(

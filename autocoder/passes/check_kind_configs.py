@@ -8,7 +8,11 @@ from typing import Any
 
 from autocoder.diagnostics import codes
 from autocoder.ir.models import Component, PortClass
-from autocoder.ir.typesys import incompatibility, write_exempt_fields
+from autocoder.ir.typesys import (
+    field_incompatibility,
+    incompatibility,
+    write_exempt_fields,
+)
 from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.context import PassContext
 
@@ -78,22 +82,49 @@ def _check_store(ctx: PassContext, c: Component) -> None:
         )
         return
     key = c.config["key"]
-    if _need_field(ctx, fields, key, entity, origin + ("/key" if "key" in c.config else ""), "key"):
+    strategy = c.config["key_strategy"]
+    if key not in fields:
+        ctx.report(
+            codes.UNKNOWN_FIELD,
+            f"key {key!r} is not a field of {entity}",
+            origin + ("/key" if ctx.written(origin + "/key") else "/entity"),
+            hint=did_you_mean(key, fields, what="fields")
+            if ctx.written(origin + "/key")
+            else f"the key defaults to 'id'; set `key:` to one of: {', '.join(sorted(fields))}",
+        )
+    else:
         key_type = _field_type(ctx, fields[key])
-        strategy = c.config["key_strategy"]
         expected = {"uuid": "string", "autoincrement": "integer"}.get(strategy)
         if expected and key_type != expected:
+            written = next(
+                k for k in ("key_strategy", "key", "entity") if ctx.written(f"{origin}/{k}")
+            )
             ctx.report(
                 codes.INVALID_CONFIG,
                 f"key_strategy {strategy!r} needs a {expected} key; {entity}.{key} is {key_type}",
-                origin + "/key_strategy" if "key_strategy" in c.config else origin,
+                f"{origin}/{written}",
+                hint=None
+                if written == "key_strategy"
+                else "key_strategy defaults to 'uuid'; set it to 'autoincrement' or 'provided'",
             )
-    for setting in ("unique", "filters"):
+    for setting, label in (("unique", "unique key"), ("filters", "filter")):
         for i, name in enumerate(c.config.get(setting, [])):
-            _need_field(ctx, fields, name, entity, f"{origin}/{setting}/{i}", setting.rstrip("s"))
+            _need_field(ctx, fields, name, entity, f"{origin}/{setting}/{i}", label)
     for i, index in enumerate(c.config.get("indexes", [])):
-        for name in [index] if isinstance(index, str) else index:
-            _need_field(ctx, fields, name, entity, f"{origin}/indexes/{i}", "indexed field")
+        names = (
+            [(name, f"{origin}/indexes/{i}") for name in [index]]
+            if isinstance(index, str)
+            else [(name, f"{origin}/indexes/{i}/{j}") for j, name in enumerate(index)]
+        )
+        for name, where in names:
+            _need_field(ctx, fields, name, entity, where, "indexed field")
+    if c.config["page_size"] > c.config["max_page_size"]:
+        ctx.report(
+            codes.INVALID_CONFIG,
+            f"page_size {c.config['page_size']} is larger than max_page_size "
+            f"{c.config['max_page_size']}",
+            origin + ("/page_size" if ctx.written(origin + "/page_size") else "/max_page_size"),
+        )
     exempt = write_exempt_fields(entity, key, c.config["key_strategy"], ctx.types)
     for port in c.inputs:
         if port.type in ctx.types or port.type == "any":
@@ -158,11 +189,65 @@ def _check_transformer(ctx: PassContext, c: Component) -> None:
     outputs = [p for p in c.outputs if p.port_class is not PortClass.ERROR]
     if not outputs:
         return
-    fields = object_fields(ctx, outputs[0].type)
-    for name in c.config.get("set", {}):
-        _need_field(
-            ctx, fields, name, outputs[0].type, c.origin + f"/config/set/{name}", "computed field"
-        )
+    out = outputs[0]
+    fields = object_fields(ctx, out.type)
+    computed = c.config.get("set", {})
+    for name in computed:
+        _need_field(ctx, fields, name, out.type, c.origin + f"/config/set/{name}", "computed field")
+    inputs = _data_inputs(c)
+    if fields is None or len(inputs) != 1:
+        return
+    in_fields = object_fields(ctx, inputs[0])
+    if in_fields is None and inputs[0] not in ctx.types:
+        return  # untyped (any, object) or unknown (reported): copies are not known here
+    in_required = set(_required(ctx, inputs[0]))
+    copy = c.config["copy"]
+    for name in _required(ctx, out.type):
+        if name in computed or name not in fields or _filled_later(fields[name]):
+            continue
+        if not copy or in_fields is None or name not in in_fields:
+            why = "copy is off" if not copy else f"{inputs[0]} has no field {name!r} to copy"
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"transformer {c.name!r} never sets the required field {name!r} of "
+                f"{out.type} ({why})",
+                out.origin + "/type",
+                hint=f"add `set: {{{name}: EXPRESSION}}`",
+            )
+        elif name not in in_required and "default" not in in_fields[name]:
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"transformer {c.name!r} copies {name!r} from {inputs[0]}, where it is "
+                f"optional, but {out.type} requires it",
+                out.origin + "/type",
+                hint=f"add `set: {{{name}: EXPRESSION}}`, or make it required in {inputs[0]}",
+            )
+    if not copy or in_fields is None:
+        return
+    for name in sorted(set(fields) & set(in_fields) - set(computed)):
+        reason = field_incompatibility(in_fields[name], fields[name], ctx.types)
+        if reason:
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"transformer {c.name!r} copies {name!r} from {inputs[0]} into {out.type}, "
+                f"but the types differ: {reason}",
+                out.origin + "/type",
+                hint=f"compute it with `set: {{{name}: EXPRESSION}}`, or align the types",
+            )
+
+
+def _filled_later(field: dict[str, Any]) -> bool:
+    """A field the message need not carry: it has a default, or the server sets it."""
+    return "default" in field or bool(field.get("readOnly"))
+
+
+def _required(ctx: PassContext, type_name: str) -> list[str]:
+    type_ = ctx.types.get(type_name)
+    seen = 0
+    while type_ is not None and "properties" not in type_.schema_ and seen < 32:
+        type_ = ctx.types.get(str(type_.schema_.get("type")))
+        seen += 1
+    return list(type_.schema_.get("required", [])) if type_ is not None else []
 
 
 def _check_aggregator(ctx: PassContext, c: Component) -> None:
@@ -202,16 +287,67 @@ def _check_aggregator(ctx: PassContext, c: Component) -> None:
                 )
     outputs = [p for p in c.outputs if p.port_class is not PortClass.ERROR]
     out_fields = object_fields(ctx, outputs[0].type) if outputs else None
-    if out_fields is not None:
-        keys = [k for k in c.config.get("group_by", []) if in_fields is None or k in in_fields]
-        for name in [*keys, *c.config["aggregates"]]:
-            if name not in out_fields:
-                ctx.report(
-                    codes.UNKNOWN_FIELD,
-                    f"the output type {outputs[0].type} has no field "
-                    f"{name!r} to hold the group key or aggregate",
-                    outputs[0].origin + "/type",
-                )
+    if out_fields is None:
+        return
+    out = outputs[0]
+    keys = [k for k in c.config.get("group_by", []) if in_fields is None or k in in_fields]
+    results: dict[str, dict[str, Any] | None] = {}
+    for key in keys:
+        results[key] = in_fields[key] if in_fields is not None else None
+    for name, agg in c.config["aggregates"].items():
+        if name in c.config.get("group_by", []):
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"aggregate {name!r} has the name of a group_by key; both would be written "
+                f"to {out.type}.{name}",
+                f"{origin}/aggregates/{name}",
+                key=True,
+            )
+            continue
+        results[name] = _aggregate_schema(ctx, agg, in_fields)
+    for name, schema in results.items():
+        if name not in out_fields:
+            what = "group key" if name in keys else "aggregate"
+            ctx.report(
+                codes.UNKNOWN_FIELD,
+                f"the output type {out.type} has no field {name!r} to hold the {what}",
+                out.origin + "/type",
+            )
+            continue
+        reason = field_incompatibility(schema, out_fields[name], ctx.types) if schema else None
+        if reason:
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"{out.type}.{name} cannot hold the {'group key' if name in keys else 'aggregate'}"
+                f" {name!r}: {reason}",
+                out.origin + "/type",
+            )
+    for name in _required(ctx, out.type):
+        if name not in results and name in out_fields and not _filled_later(out_fields[name]):
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"aggregator {c.name!r} never sets the required field {name!r} of {out.type} "
+                "(it is neither a group_by key nor an aggregate)",
+                out.origin + "/type",
+            )
+
+
+def _aggregate_schema(
+    ctx: PassContext, agg: dict[str, Any], in_fields: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The schema of an aggregate's result, or None when the input field is unknown."""
+    fn = agg["fn"]
+    if fn == "count":
+        return {"type": "integer"}
+    if fn == "avg":
+        return {"type": "number"}
+    if in_fields is None or agg.get("field") not in in_fields:
+        return None
+    field = in_fields[agg["field"]]
+    if fn == "sum":
+        kind = _field_type(ctx, field)
+        return {"type": kind} if kind in NUMERIC else None
+    return {k: v for k, v in field.items() if k not in ("default", "readOnly", "description")}
 
 
 def _check_sink(ctx: PassContext, c: Component) -> None:
@@ -233,14 +369,24 @@ def _check_sink(ctx: PassContext, c: Component) -> None:
             codes.UNKNOWN_OPERATION, f"{target.name!r} is of kind {target.kind}, not a store", where
         )
         return
+    operation = store.get("operation", "create")
+    offered = target.config.get("operations", [])
+    if operation not in offered:
+        op_where = c.origin + "/config/store/operation"
+        ctx.report(
+            codes.UNKNOWN_OPERATION,
+            f"store {target.name!r} does not offer {operation!r}",
+            op_where if ctx.written(op_where) else where,
+            hint=f"known operations: {', '.join(offered)}",
+        )
+        return
     entity = target.config.get("entity", "")
     if entity not in ctx.types:
         return
-    exempt = write_exempt_fields(
-        entity, target.config["key"], target.config["key_strategy"], ctx.types
-    )
+    key = target.config["key"]
+    exempt = write_exempt_fields(entity, key, target.config["key_strategy"], ctx.types)
     for port_type in _data_inputs(c):
-        if store.get("operation", "create") == "create":
+        if operation == "create":
             reason = incompatibility(port_type, entity, ctx.types, exempt=exempt)
             if reason:
                 ctx.report(
@@ -249,6 +395,29 @@ def _check_sink(ctx: PassContext, c: Component) -> None:
                     f"written to store {target.name!r} ({entity}): {reason}",
                     where,
                 )
+            continue
+        fields = object_fields(ctx, port_type)
+        entity_fields = object_fields(ctx, entity) or {}
+        if fields is None or key not in entity_fields:
+            continue  # an unknown key is reported with the store
+        if key not in fields:
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"an update needs the key: sink input type {port_type} has no field {key!r} "
+                f"to select the {entity} to update in store {target.name!r}",
+                where,
+            )
+            continue
+        for name in sorted(set(fields) & set(entity_fields)):
+            reason = field_incompatibility(fields[name], entity_fields[name], ctx.types)
+            if reason:
+                ctx.report(
+                    codes.INCOMPATIBLE_BINDING,
+                    f"sink input type {port_type} cannot update {entity} in store "
+                    f"{target.name!r}: {reason} at field {name!r}",
+                    where,
+                )
+                break
 
 
 CHECKS: dict[str, Callable[[PassContext, Component], None]] = {

@@ -60,7 +60,8 @@ def dns_name(name: str) -> str:
     return name.replace("_", "-")
 
 
-def _check_dns(ctx: PassContext, what: str, name: str, origin: str) -> None:
+def _check_dns(ctx: PassContext, what: str, name: str, origin: str, *, key: bool = True) -> None:
+    """``key=False`` when the name is a value (``system: {name: ...}``), not a mapping key."""
     mapped = dns_name(name)
     if len(mapped) > 63 or not _DNS_LABEL.match(mapped):
         suggestion = re.sub(r"[^a-z0-9-]+", "-", mapped.lower()).strip("-")[:63].rstrip("-")
@@ -70,7 +71,7 @@ def _check_dns(ctx: PassContext, what: str, name: str, origin: str) -> None:
             "(lowercase letters, digits and '-', starting with a letter, at most 63 characters)",
             origin,
             hint=f"rename it, for example to {suggestion!r}" if suggestion else None,
-            key=True,
+            key=key,
         )
 
 
@@ -100,7 +101,7 @@ def _check_identifier(
 def check_names(ctx: PassContext) -> None:
     ir = ctx.ir
     system_origin = "architecture.yaml#/system/name"
-    _check_dns(ctx, "system", ir.system.name, system_origin)
+    _check_dns(ctx, "system", ir.system.name, system_origin, key=False)
     by_dns: dict[str, list[str]] = defaultdict(list)
     for env in ir.environments:
         _check_dns(ctx, "environment", env.name, env.origin)

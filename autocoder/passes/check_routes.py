@@ -7,8 +7,13 @@ import re
 
 from autocoder.diagnostics import codes
 from autocoder.frontend.lower import PATH_PARAM
-from autocoder.ir.models import Component, Route
-from autocoder.ir.typesys import BUILTIN_TYPES, incompatibility, write_exempt_fields
+from autocoder.ir.models import Component, QueryParam, Route
+from autocoder.ir.typesys import (
+    BUILTIN_TYPES,
+    field_incompatibility,
+    incompatibility,
+    write_exempt_fields,
+)
 from autocoder.kinds import registry
 from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.check_kind_configs import object_fields
@@ -85,13 +90,62 @@ def _check_path(ctx: PassContext, route: Route) -> None:
             route.origin + "/path",
         )
     for param in route.query:
+        where = route.origin + f"/query/{param.name}"
         if param.name in route.path_params:
             ctx.report(
                 codes.PATH_PARAMETER,
                 f"query parameter {param.name!r} has the same name as a path parameter",
-                route.origin + f"/query/{param.name}",
+                where,
                 key=True,
             )
+        _check_query_values(ctx, param, where)
+
+
+def _check_query_values(ctx: PassContext, param: QueryParam, where: str) -> None:
+    """A query parameter's default and enum values fit its type, and its bounds are ordered."""
+    for index, value in enumerate(param.enum or []):
+        if not _fits(value, param.type):
+            ctx.report(
+                codes.INVALID_VALUE,
+                f"enum value {value!r} of query parameter {param.name!r} is not {_a(param.type)}",
+                f"{where}/enum/{index}",
+            )
+    if param.default is not None:
+        if not _fits(param.default, param.type):
+            ctx.report(
+                codes.INVALID_VALUE,
+                f"default {param.default!r} of query parameter {param.name!r} is not "
+                f"{_a(param.type)}",
+                f"{where}/default",
+            )
+        elif param.enum is not None and param.default not in param.enum:
+            ctx.report(
+                codes.INVALID_VALUE,
+                f"default {param.default!r} of query parameter {param.name!r} is not one of "
+                "its enum values",
+                f"{where}/default",
+            )
+    if param.minimum is not None and param.maximum is not None and param.minimum > param.maximum:
+        ctx.report(
+            codes.INVALID_VALUE,
+            f"minimum {param.minimum:g} of query parameter {param.name!r} is greater than its "
+            f"maximum {param.maximum:g}",
+            f"{where}/minimum",
+        )
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind == "integer" else f"a {kind}"
+
+
+def _fits(value: object, kind: str) -> bool:
+    if isinstance(value, bool):
+        return kind == "boolean"
+    if kind == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if kind == "number":
+        return isinstance(value, int | float)
+    return isinstance(value, {"string": str, "boolean": bool}[kind])
 
 
 def _check_types(ctx: PassContext, route: Route) -> None:
@@ -199,6 +253,15 @@ def _check_writable(ctx: PassContext, route: Route, request: str, entity: str, o
                 route.origin + "/request",
                 hint=did_you_mean(name, entity_fields, what="fields"),
             )
+            continue
+        reason = field_incompatibility(request_fields[name], entity_fields[name], ctx.types)
+        if reason:
+            ctx.report(
+                codes.INCOMPATIBLE_BINDING,
+                f"request field {name!r} of {request} cannot be stored in {entity}.{name}: "
+                f"{reason}",
+                route.origin + "/request",
+            )
     if op != "create":
         return
     assert route.call is not None
@@ -212,7 +275,7 @@ def _check_writable(ctx: PassContext, route: Route, request: str, entity: str, o
         if name not in request_fields:
             ctx.report(
                 codes.INVALID_CONFIG,
-                f"creating a {entity} needs {name!r}, which {request} does not have",
+                f"a new {entity} needs {name!r}, which {request} does not have",
                 route.origin + "/request",
                 hint=f"add {name!r} to {request}, or mark it readOnly/default in {entity}",
             )

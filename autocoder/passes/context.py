@@ -26,6 +26,20 @@ class PassContext:
         c = self.components.get(component)
         return c.port(name) if c is not None else None
 
+    def written(self, origin: str) -> bool:
+        """Whether the blueprint spells out ``origin`` (rather than it being a default).
+
+        The IR merges defaults into configs; a diagnostic about a default value should point
+        at what the user wrote instead. A pointer that is not in the file resolves to the
+        same span as its parent (the loader falls back to the nearest ancestor).
+        """
+        base, _, pointer = origin.partition("#")
+        if not pointer:
+            return True
+        file = self.files.get(base, base)
+        parent = pointer.rsplit("/", 1)[0]
+        return self.sink.span_for(file, pointer) != self.sink.span_for(file, parent)
+
     def report(
         self, code: Code, message: str, origin: str, *, hint: str | None = None, key: bool = False
     ) -> None:

@@ -6,6 +6,7 @@ Run `pytest tests/passes --update-golden` to rewrite expected.txt, then review t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,18 @@ def test_clean_cases_have_no_errors_or_warnings(repo_root: Path) -> None:
     for case in clean:
         counts = compile_source(case.relative_to(repo_root)).sink.counts()
         assert (counts["errors"], counts["warnings"]) == (0, 0), case
+
+
+def test_every_semantic_code_is_shown_by_a_case() -> None:
+    """Each AC3xxx/AC4xxx/AC5xxx code a pass (or the suppression step) can raise has a case."""
+    from autocoder.diagnostics.codes import REGISTRY
+
+    shown = {
+        code
+        for case in CASES
+        for code in re.findall(
+            r"  \[(AC\d{4})\]$", (case / "expected.txt").read_text(encoding="utf-8"), re.M
+        )
+    }
+    semantic = {code for code in REGISTRY if code[2] in "345"}
+    assert sorted(semantic - shown) == []
