@@ -12,6 +12,7 @@ from typing import Any
 
 from autocoder import __version__
 from autocoder.diagnostics import DiagnosticSink, codes
+from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.frontend.loader import join_pointer
 from autocoder.frontend.schema_check import check_definition
 from autocoder.ir import models as m
@@ -290,13 +291,15 @@ def _resolve_chain(
         parent = envs[chain[-1]]["extends"]
         pointer = join_pointer("", "environments", chain[-1], "extends")
         if parent not in envs:
-            sink.report(
-                codes.UNKNOWN_DEPLOYMENT_REF,
-                f"environment {chain[-1]!r} extends unknown environment {parent!r}",
-                file=file,
-                pointer=pointer,
-                hint="known environments: " + ", ".join(sorted(envs)),
-            )
+            if len(chain) == 1:  # report it once, for the environment that writes it
+                others = sorted(set(envs) - {chain[-1]})
+                sink.report(
+                    codes.UNKNOWN_DEPLOYMENT_REF,
+                    f"environment {chain[-1]!r} extends unknown environment {parent!r}",
+                    file=file,
+                    pointer=pointer,
+                    hint=did_you_mean(parent, others, what="environments"),
+                )
             return None
         if parent in chain:
             if chain[0] == min(chain):  # report each cycle once

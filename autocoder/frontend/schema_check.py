@@ -197,13 +197,13 @@ def _report(error: ValidationError, file: str, sink: DiagnosticSink, prefix: str
             hint="write `schema_version: 1`, or use the Autocoder release that matches the file",
         )
         return
-    if kind == "propertyNames":
+    if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
+        # jsonschema reports the failing keyword (pattern) on the key itself, at the mapping.
         sink.report(
             codes.INVALID_VALUE,
-            f"name {_short(instance)} is not allowed{_where(pointer.rsplit('/', 1)[0])}: "
-            f"{error.message}",
+            f"name {instance!r} is not allowed{_where(pointer)}: {_message(error)}",
             file=file,
-            pointer=pointer,
+            pointer=join_pointer(pointer, instance),
             key=True,
         )
         return

@@ -4,9 +4,9 @@ not repeated."""
 from __future__ import annotations
 
 from autocoder.diagnostics import codes
+from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.ir.models import Direction, Endpoint, Port
 from autocoder.ir.typesys import incompatibility
-from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.context import PassContext
 
 

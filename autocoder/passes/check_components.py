@@ -6,10 +6,10 @@ from __future__ import annotations
 from jsonschema import Draft202012Validator
 
 from autocoder.diagnostics import codes
+from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.ir.models import Component, Port, PortClass
 from autocoder.ir.typesys import PORT_BUILTINS
 from autocoder.kinds import KindSpec, PortRule, registry
-from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.context import PassContext
 
 

@@ -16,12 +16,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from autocoder.diagnostics import Code, codes
+from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.frontend.loader import join_pointer
 from autocoder.frontend.schema_check import validator_for
 from autocoder.ir.models import Environment
 from autocoder.ir.units import cpu_millis, memory_bytes
 from autocoder.kinds import registry
-from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.context import PassContext
 
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)")
@@ -151,6 +151,18 @@ def _check_overrides(check: _EnvCheck) -> None:
                     hint=f"overridable {component.kind} settings: {allowed}",
                     key=True,
                 )
+        fixed = [k for k in spec.exclusive if k in component.config and k not in spec.overridable]
+        replacing = [k for k in override.config if k in spec.exclusive and k not in fixed]
+        if fixed and replacing:
+            check.report(
+                codes.TOPOLOGY_OVERRIDE,
+                f"setting {replacing[0]!r} would replace the {component.kind}'s {fixed[0]!r} "
+                "target, which is part of the topology",
+                [("overrides", name, "config", replacing[0])],
+                hint=f"a {fixed[0]!r} target is the same in every environment",
+                key=True,
+            )
+            continue
         if override.config and spec.config_def is not None:
             merged = spec.apply_override(component.config, override.config)
             if component.kind == "api":

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from autocoder.diagnostics import codes
+from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.ir.models import Component, PortClass
 from autocoder.ir.typesys import (
     field_incompatibility,
     incompatibility,
     write_exempt_fields,
 )
-from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.context import PassContext
 
 NUMERIC = ("integer", "number")

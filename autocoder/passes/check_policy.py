@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autocoder.diagnostics import codes
-from autocoder.passes._suggest import did_you_mean
+from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.passes.context import PassContext
 
 

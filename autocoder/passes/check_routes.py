@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from autocoder.diagnostics import codes
+from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.frontend.lower import PATH_PARAM
 from autocoder.ir.models import Component, QueryParam, Route
 from autocoder.ir.typesys import (
@@ -15,7 +16,6 @@ from autocoder.ir.typesys import (
     write_exempt_fields,
 )
 from autocoder.kinds import registry
-from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.check_kind_configs import object_fields
 from autocoder.passes.context import PassContext
 
@@ -269,6 +269,7 @@ def _check_writable(ctx: PassContext, route: Route, request: str, entity: str, o
     exempt = write_exempt_fields(
         entity, store.config["key"], store.config["key_strategy"], ctx.types
     )
+    request_required = set(ctx.types[request].schema_.get("required", []))
     for name in ctx.types[entity].schema_.get("required", []):
         if name in exempt:
             continue
@@ -278,6 +279,13 @@ def _check_writable(ctx: PassContext, route: Route, request: str, entity: str, o
                 f"a new {entity} needs {name!r}, which {request} does not have",
                 route.origin + "/request",
                 hint=f"add {name!r} to {request}, or mark it readOnly/default in {entity}",
+            )
+        elif name not in request_required and "default" not in request_fields[name]:
+            ctx.report(
+                codes.INVALID_CONFIG,
+                f"a new {entity} needs {name!r}, but it is optional in {request}",
+                route.origin + "/request",
+                hint=f"list {name!r} under `required` of {request}, or give it a default",
             )
 
 

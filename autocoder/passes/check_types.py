@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from autocoder.diagnostics import codes
+from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.ir.typesys import BUILTIN_TYPES
-from autocoder.passes._suggest import did_you_mean
 from autocoder.passes.context import PassContext
 
 # Keywords that constrain one JSON type only; on another type they would silently do nothing.
