@@ -162,8 +162,8 @@ def _compile(source: Path) -> CompileResult:
         result.deployment_generated = True
         result.deployment_text = dump_yaml(
             deployment,
-            "# yaml-language-server: $schema=https://schemas.autocoder.dev/v1/deployment.schema.json\n"
-            "# Written by autocoder compile from defaults (no deployment.yaml was given).\n",
+            "# Written by autocoder compile from defaults (no deployment.yaml was given).\n"
+            "# Editor validation: `autocoder schema deployment --path` prints the schema to use.\n",
         )
         result.files[DEPLOYMENT] = display_path(arch_path.parent / DEPLOYMENT)
         sink.report(

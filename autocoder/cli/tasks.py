@@ -107,6 +107,14 @@ def init_task(directory: Path, name: str | None) -> int:
         FileDraft.text(n, env.get_template(n).render(NAME=system, DIR=display_path(directory)))
         for n in (ARCHITECTURE, DEPLOYMENT)
     ]
+    # Local copies of the schemas, so the files' `$schema` lines work in any editor, offline.
+    drafts += [
+        FileDraft(
+            f".autocoder/schemas/{n}.schema.json",
+            (data_dir("schemas") / f"{n}.schema.json").read_bytes(),
+        )
+        for n in ("architecture", "deployment")
+    ]
     existing = [d.path for d in drafts if (directory / d.path).exists()]
     for path in existing:
         sink.report(
@@ -121,6 +129,7 @@ def init_task(directory: Path, name: str | None) -> int:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for draft in drafts:
+            (directory / draft.path).parent.mkdir(parents=True, exist_ok=True)
             (directory / draft.path).write_bytes(draft.content)
     except OSError as exc:
         sink.report(

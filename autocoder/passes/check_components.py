@@ -63,7 +63,7 @@ def _check_shape(
     ports: list[Port],
     rule: PortRule,
 ) -> None:
-    data = [p for p in ports if p.port_class is not PortClass.ERROR]
+    data = [p for p in ports if p.port_class is PortClass.DATA]
     where = component.origin + ("/inputs" if direction == "input" else "/outputs")
     if len(data) < rule.min or (rule.max is not None and len(data) > rule.max):
         ctx.report(
@@ -72,7 +72,7 @@ def _check_shape(
             f"{len(data)}",
             where if ports else component.origin,
             key=True,
-            hint="error-class ports (`class: error`) do not count",
+            hint="error- and control-class ports (`class: error|control`) do not count",
         )
     names = {p.name for p in data}
     for required in rule.required_names:
