@@ -52,8 +52,14 @@ def lower(
     deployment_file: str,
 ) -> m.IR:
     security = m.Security(**architecture.get("policy", {}).get("security", {}))
+    entities = {
+        name: str(raw.get("config", {}).get("entity"))
+        for name, raw in architecture["components"].items()
+        if raw.get("kind") == "store" and isinstance(raw.get("config"), dict)
+    }
     components = [
-        _component(name, raw, security) for name, raw in sorted(architecture["components"].items())
+        _component(name, raw, security, entities)
+        for name, raw in sorted(architecture["components"].items())
     ]
     ir = m.IR(
         autocoder_version=__version__,
@@ -100,14 +106,17 @@ def _ports(component: str, raw: dict[str, Any], direction: m.Direction) -> list[
     ]
 
 
-def _component(name: str, raw: dict[str, Any], security: m.Security) -> m.Component:
+def _component(
+    name: str, raw: dict[str, Any], security: m.Security, entities: dict[str, str]
+) -> m.Component:
     kind = registry().get(raw["kind"])
     config = {**(kind.defaults if kind else {}), **raw.get("config", {})}
     routes: list[m.Route] = []
     if raw["kind"] == "api":
         base = config.get("base_path", "")
         routes = [
-            _route(name, i, r, base, security) for i, r in enumerate(config.pop("routes", []))
+            _route(name, i, r, base, security, entities)
+            for i, r in enumerate(config.pop("routes", []))
         ]
     return m.Component(
         id=f"component:{name}",
@@ -124,13 +133,25 @@ def _component(name: str, raw: dict[str, Any], security: m.Security) -> m.Compon
     )
 
 
-def _route(api: str, index: int, raw: dict[str, Any], base: str, security: m.Security) -> m.Route:
+def _route(
+    api: str,
+    index: int,
+    raw: dict[str, Any],
+    base: str,
+    security: m.Security,
+    entities: dict[str, str],
+) -> m.Route:
     call = None
     if "call" in raw:
         target, operation = raw["call"].split(".", 1)
         call = m.CallRef(component=target, operation=operation)
     response_raw = raw.get("response", {})
     response_type = response_raw.get("type")
+    many = response_raw.get("many", False)
+    if call is not None and "type" not in response_raw and call.operation != "delete":
+        # A store call answers with its entity (a page of them for list) unless told otherwise.
+        response_type = entities.get(call.component)
+        many = many or call.operation == "list"
     status = response_raw.get("status")
     if status is None:
         if raw["method"] == "POST" and call is not None and call.operation == "create":
@@ -155,7 +176,7 @@ def _route(api: str, index: int, raw: dict[str, Any], base: str, security: m.Sec
         response=m.Response(
             type=response_type,
             status=status,
-            many=response_raw.get("many", False),
+            many=many,
             description=response_raw.get("description", ""),
         ),
         query=[m.QueryParam(name=n, **q) for n, q in sorted(raw.get("query", {}).items())],

@@ -54,6 +54,13 @@ def check_routes(ctx: PassContext) -> None:
             _check_types(ctx, route)
             _check_call(ctx, route)
             _check_emit(ctx, api, route)
+            if route.auth and ctx.ir.policy.security.auth == "none":
+                ctx.report(
+                    codes.INVALID_CONFIG,
+                    f"route {route.operation_id!r} requires auth, but the policy sets no scheme",
+                    route.origin + "/auth",
+                    hint="set `policy.security.auth` (api_key or bearer), or drop `auth: true`",
+                )
             if route.call is None and route.emit is None and api.logic.mode != "custom":
                 ctx.report(
                     codes.INVALID_CONFIG,
@@ -233,6 +240,19 @@ def _check_call(ctx: PassContext, route: Route) -> None:
                 f"sent as {route.response.type}: {reason}",
                 route.origin + "/response/type",
             )
+    if route.response.many and op != "list":
+        ctx.report(
+            codes.INVALID_CONFIG,
+            f"a {op} call returns one {entity}, not a page; remove `many: true`",
+            route.origin + "/response/many",
+        )
+    if route.emit is not None and op == "delete":
+        ctx.report(
+            codes.INVALID_CONFIG,
+            "a delete call returns nothing to emit",
+            route.origin + "/emit",
+            hint="emit from the route that changes the data, or use a custom handler",
+        )
     if op == "list" and not route.response.many and route.response.type is not None:
         ctx.report(
             codes.INVALID_CONFIG,
