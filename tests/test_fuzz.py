@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
+from tests_support import document_paths
 
 from autocoder.compiler import compile_source
 from autocoder.diagnostics import Severity, Stage
@@ -69,20 +70,9 @@ VALUES = st.recursive(
 )
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
 def _mutate(doc: Any, data: st.DataObject) -> Any:
     for _ in range(data.draw(st.integers(1, 4), label="mutations")):
-        paths = _paths(doc)
+        paths = document_paths(doc)
         path = data.draw(st.sampled_from(paths), label="path")
         if not path:
             continue

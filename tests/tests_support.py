@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 
 import pytest
 
@@ -18,3 +19,15 @@ def require_service(host: str, port: int, name: str) -> None:
         if os.environ.get("AUTOCODER_REQUIRE_SERVICES") == "1":
             pytest.fail(message + "; AUTOCODER_REQUIRE_SERVICES=1 forbids skipping")
         pytest.skip(message)
+
+
+def document_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path (tuple of keys and indexes) into a JSON-like document, the root first."""
+    out = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += document_paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out += document_paths(value, (*prefix, index))
+    return out

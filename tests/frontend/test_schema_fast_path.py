@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
+from tests_support import document_paths
 
 from autocoder.frontend.schema_check import fast_validator_for, validator_for
 
@@ -43,22 +44,11 @@ VALUES = st.recursive(
 )
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            out += _paths(value, (*prefix, i))
-    return out
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), which=st.sampled_from(["architecture", "deployment"]))
 def test_fast_and_python_validators_agree(data: st.DataObject, which: str) -> None:
     doc = copy.deepcopy(_starter(f"{which}.yaml"))
-    paths = _paths(doc)[1:]
+    paths = document_paths(doc)[1:]
     for _ in range(data.draw(st.integers(1, 3))):
         path = data.draw(st.sampled_from(paths))
         parent = doc
@@ -69,7 +59,7 @@ def test_fast_and_python_validators_agree(data: st.DataObject, which: str) -> No
         elif isinstance(parent, (dict, list)):
             with contextlib.suppress(IndexError, KeyError):
                 parent[path[-1]] = data.draw(VALUES)
-        paths = _paths(doc)[1:] or [("schema_version",)]
+        paths = document_paths(doc)[1:] or [("schema_version",)]
     schema = f"{which}.schema.json"
     fast = fast_validator_for(schema)
     assert fast is not None
