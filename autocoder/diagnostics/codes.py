@@ -484,11 +484,12 @@ INLINE_SECRET: Final = _code(
     "inline-secret",
     E,
     Stage.DEPLOYMENT,
-    "A secret value is written inline in deployment.yaml.",
+    "A secret value is written inline in deployment.yaml or architecture.yaml.",
     "deployment.yaml is committed to git; secrets are referenced by name and key "
     "(`secret: {name: ..., key: ...}`) and supplied by the platform (Kubernetes Secret, "
-    "ExternalSecret). The check looks at env values whose names suggest credentials and at "
-    "URLs with embedded passwords.",
+    "ExternalSecret). The check looks at env values whose names suggest credentials, URLs with "
+    "embedded passwords, key-shaped strings (sk-..., ghp_..., AKIA...) and authentication "
+    "headers written into component configs.",
 )
 INGRESS_WITHOUT_API: Final = _code(
     "AC4006",

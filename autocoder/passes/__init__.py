@@ -17,6 +17,7 @@ from autocoder.passes.check_kind_configs import check_kind_configs
 from autocoder.passes.check_names import check_names
 from autocoder.passes.check_policy import check_policy
 from autocoder.passes.check_routes import check_routes
+from autocoder.passes.check_secrets import check_secrets
 from autocoder.passes.check_types import check_types
 from autocoder.passes.context import PassContext
 
@@ -32,6 +33,7 @@ PASSES: tuple[Pass, ...] = (
     check_connectivity,
     check_cycles,
     check_policy,
+    check_secrets,
     check_deployment,
 )
 

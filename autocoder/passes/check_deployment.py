@@ -8,7 +8,6 @@ environment extending it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +21,10 @@ from autocoder.frontend.schema_check import validator_for
 from autocoder.ir.models import Environment
 from autocoder.ir.units import cpu_millis, memory_bytes
 from autocoder.kinds import registry
+from autocoder.passes.check_secrets import CREDENTIAL_URL, KEY_LOOKALIKE, SECRET_NAME
 from autocoder.passes.context import PassContext
 
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)")
 # scheme://[user]:password@ — Redis URLs often have an empty user (redis://:pw@host).
-CREDENTIAL_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
-KEY_LOOKALIKE = re.compile(r"^(sk-[A-Za-z0-9]{16,}|ghp_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|xox[bp]-)")
 
 Path = tuple[str, ...]
 
