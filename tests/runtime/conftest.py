@@ -1,0 +1,10 @@
+"""The runtime is tested on the asyncio backend through anyio's pytest plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
