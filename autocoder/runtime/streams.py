@@ -53,10 +53,10 @@ class Channel(Generic[T]):
         if self._turn is None:
             self._turn = itertools.cycle(range(len(self._senders)))
         if self.fanout is Fanout.ROUND_ROBIN:
-            await self._senders[next(self._turn)].send(message)
+            await _put(self._senders[next(self._turn)], message)
         else:
             for sender in self._senders:
-                await sender.send(message)
+                await _put(sender, message)
         self.sent += 1
 
     def backlog(self) -> int:
@@ -96,8 +96,29 @@ class DeadLetter:
             await self.channel.send(entry)
 
 
+async def _put(sender: MemoryObjectSendStream[T], message: T) -> None:
+    """Send without a scheduling round trip while there is room; wait only when full."""
+    try:
+        sender.send_nowait(message)
+    except anyio.WouldBlock:
+        await sender.send(message)
+
+
 async def drain(receive: MemoryObjectReceiveStream[T]) -> AsyncIterator[T]:
-    """Iterate a receive stream until its channel is closed and empty."""
+    """Iterate a receive stream until its channel is closed and empty.
+
+    Buffered messages are taken without yielding to the event loop (at most ``buffer`` in a
+    row); the consumer waits, and so lets others run, only when its buffer is empty.
+    """
     async with receive:
-        async for message in receive:
+        while True:
+            try:
+                message = receive.receive_nowait()
+            except anyio.WouldBlock:
+                try:
+                    message = await receive.receive()
+                except anyio.EndOfStream:
+                    return
+            except anyio.EndOfStream:
+                return
             yield message
