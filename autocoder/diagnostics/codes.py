@@ -441,6 +441,18 @@ LOGIC_UNIMPLEMENTED: Final = _code(
     "Compilation succeeds; the validation tiers report the module while it is unimplemented.",
 )
 
+INVALID_EXPRESSION: Final = _code(
+    "AC3025",
+    "invalid-expression",
+    E,
+    Stage.RESOLVE,
+    "An expression (filter condition, router `when`, transformer `set`, source `payload`) does "
+    "not parse.",
+    "Expressions are written in CEL (the Common Expression Language), evaluated by the "
+    "generated service without `eval`. The message is `msg` (a timer source's tick time is "
+    "`now`). The diagnostic quotes the parser's position inside the expression.",
+)
+
 # --- AC4xxx: deployment ---------------------------------------------------------------------
 SYSTEM_MISMATCH: Final = _code(
     "AC4001",

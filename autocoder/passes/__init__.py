@@ -13,6 +13,7 @@ from autocoder.passes.check_components import check_components
 from autocoder.passes.check_connectivity import check_connectivity
 from autocoder.passes.check_cycles import check_cycles
 from autocoder.passes.check_deployment import check_deployment
+from autocoder.passes.check_expressions import check_expressions
 from autocoder.passes.check_kind_configs import check_kind_configs
 from autocoder.passes.check_names import check_names
 from autocoder.passes.check_policy import check_policy
@@ -28,6 +29,7 @@ PASSES: tuple[Pass, ...] = (
     check_types,
     check_components,
     check_kind_configs,
+    check_expressions,
     check_routes,
     check_bindings,
     check_connectivity,
