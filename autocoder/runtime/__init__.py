@@ -14,6 +14,7 @@ from .capabilities import (
     apply_capabilities,
 )
 from .streams import Channel, DeadLetter, DeadLetterEntry, Fanout, drain
+from .supervisor import Supervisor
 
 __all__ = [
     "Channel",
@@ -26,6 +27,7 @@ __all__ = [
     "RateLimiter",
     "RetryPolicy",
     "StepTimeoutError",
+    "Supervisor",
     "apply_capabilities",
     "drain",
 ]
