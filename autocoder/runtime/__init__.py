@@ -13,6 +13,7 @@ from .capabilities import (
     StepTimeoutError,
     apply_capabilities,
 )
+from .expressions import Expression, ExpressionError, route, transform
 from .streams import Channel, DeadLetter, DeadLetterEntry, Fanout, drain
 from .supervisor import Supervisor
 
@@ -22,6 +23,8 @@ __all__ = [
     "CircuitOpenError",
     "DeadLetter",
     "DeadLetterEntry",
+    "Expression",
+    "ExpressionError",
     "Fanout",
     "InvalidMessageError",
     "RateLimiter",
@@ -30,4 +33,6 @@ __all__ = [
     "Supervisor",
     "apply_capabilities",
     "drain",
+    "route",
+    "transform",
 ]
