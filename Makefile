@@ -16,6 +16,7 @@ test-fast:
 lint:
 	.venv/bin/ruff check autocoder tests benchmarks
 	.venv/bin/ruff format --check autocoder tests benchmarks
+	.venv/bin/mypy
 
 format:
 	.venv/bin/ruff format autocoder tests benchmarks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -74,7 +75,7 @@ def compile_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
     return ExitCode.OK
 
 
-def _count(items: list[object], noun: str) -> str:
+def _count(items: Sequence[object], noun: str) -> str:
     return f"{len(items)} {noun}{'s' * (len(items) != 1)}"
 
 

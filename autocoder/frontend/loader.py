@@ -12,7 +12,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -263,9 +263,10 @@ def _compose(text: str) -> Node | None:
     YAML 1.1 in a few corners (``{url: https://x}`` in flow style), so whatever it refuses is
     parsed again by the pure YAML 1.2 parser, whose verdict and error positions are final."""
     try:
-        return YAML(typ="safe", pure=False).compose(text)
+        node = YAML(typ="safe", pure=False).compose(text)
     except (ImportError, YAMLError):
-        return YAML(typ="safe", pure=True).compose(text)
+        node = YAML(typ="safe", pure=True).compose(text)
+    return cast("Node | None", node)
 
 
 def load_yaml_text(text: str, file: str, sink: DiagnosticSink) -> LoadedDocument | None:

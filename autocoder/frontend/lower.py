@@ -74,7 +74,7 @@ def lower(
                 name=name,
                 origin=_origin(ARCHITECTURE, "types", name),
                 description=raw.get("description", ""),
-                schema=raw,
+                schema_=raw,
             )
             for name, raw in sorted(architecture.get("types", {}).items())
         ],

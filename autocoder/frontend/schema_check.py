@@ -179,7 +179,7 @@ def _report(error: ValidationError, file: str, sink: DiagnosticSink, prefix: str
     if kind == "type":
         expected = error.validator_value
         expected_list = expected if isinstance(expected, list) else [expected]
-        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected_list)
+        wanted = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected_list)
         got = _TYPE_NAMES[_json_type(instance)]
         sink.report(
             codes.WRONG_TYPE,
@@ -242,7 +242,7 @@ def _message(error: ValidationError) -> str:
         return f"{_short(instance)} is not a valid {value}"
     if kind == "const":
         return f"{_short(instance)} must be {value!r}"
-    return error.message
+    return str(error.message)
 
 
 def _describe_key(schema: dict[str, Any], key: str) -> str | None:
