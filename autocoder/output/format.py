@@ -1,0 +1,24 @@
+"""Formatting generated Python with ruff (the same formatter users run), in one place."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+class FormatError(Exception):
+    """Generated code did not parse: a bug in a template or an emitter."""
+
+
+def format_python(text: str, *, line_length: int = 100) -> str:
+    """``ruff format`` the text (stdin to stdout); raises FormatError when it does not parse."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", f"--line-length={line_length}", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise FormatError(result.stderr.strip() or "ruff format failed")
+    return result.stdout
