@@ -41,7 +41,8 @@ class CompileResult:
         return self.ir is not None and not self.sink.has_errors
 
     def ir_text(self) -> str:
-        assert self.ir is not None
+        if self.ir is None:
+            raise RuntimeError("no IR: the compilation failed")
         return dump_ir(self.ir)
 
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from autocoder import __version__
-from autocoder.cli import tasks
+from autocoder.cli import service, tasks
 from autocoder.cli.exit_codes import ExitCode
 from autocoder.diagnostics import DiagnosticSink, codes, render_json, render_text
 
@@ -90,6 +90,54 @@ def init(directory: Path, name: str | None) -> int:
 def compile_cmd(source: Path, out: Path, force: bool, fmt: str) -> int:
     """Compile blueprints in SOURCE (a directory or an architecture.yaml) into OUT."""
     return tasks.compile_task(source, out, force=force, fmt=fmt)
+
+
+OUTPUT = click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output directory (blueprints, ir.v1.json and service/).",
+)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@OUTPUT
+@click.option("--force", is_flag=True, help="Overwrite generated files even if they were edited.")
+@FORMAT
+@guarded
+def generate(source: Path, out: Path, force: bool, fmt: str) -> int:
+    """Generate the service in OUT/service from SOURCE: a compiled OUT (holding ir.v1.json),
+    an IR file, or a blueprint directory (compiled first)."""
+    return service.generate_task(source, out, force=force, fmt=fmt)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@OUTPUT
+@click.option("--force", is_flag=True, help="Overwrite generated files even if they were edited.")
+@FORMAT
+@guarded
+def build(source: Path, out: Path, force: bool, fmt: str) -> int:
+    """Compile the blueprints in SOURCE and generate the service into OUT, in one step."""
+    return service.build_task(source, out, force=force, fmt=fmt)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--port", type=int, help="Port on 127.0.0.1 (default: PORT or 8000).")
+@click.option("--env", "environment", help="Environment of deployment.yaml (AUTOCODER_ENV).")
+@click.option(
+    "--python",
+    help="Interpreter that has the service's dependencies "
+    "(default: AUTOCODER_SERVICE_PYTHON, else OUT/.venv, created on first run).",
+)
+@guarded
+def run(out: Path, port: int | None, environment: str | None, python: str | None) -> int:
+    """Serve the generated service in OUT on 127.0.0.1 with embedded defaults (SQLite)."""
+    return service.run_task(out, port=port, environment=environment, python=python)
 
 
 @cli.command()

@@ -37,7 +37,8 @@ def compile_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
     if not result.ok:
         emit_diagnostics(result.sink.diagnostics, result.sink.sources, fmt, ok=False)
         return exit_code_for(result.sink.diagnostics)
-    assert result.ir is not None
+    if result.ir is None:  # ok implies an IR; kept explicit for the type checker
+        raise RuntimeError("compilation succeeded without an IR")
     drafts = [
         FileDraft.text(ARCHITECTURE, result.architecture_text),
         FileDraft.text(DEPLOYMENT, result.deployment_text),
@@ -102,7 +103,7 @@ def init_task(directory: Path, name: str | None) -> int:
         loader=FileSystemLoader(data_dir("component_templates") / "init"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=False,  # noqa: S701 - renders YAML, not HTML
     )
     drafts = [
         FileDraft.text(n, env.get_template(n).render(NAME=system, DIR=display_path(directory)))

@@ -12,7 +12,7 @@ class FormatError(Exception):
 
 def format_python(text: str, *, line_length: int = 100) -> str:
     """``ruff format`` the text (stdin to stdout); raises FormatError when it does not parse."""
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - our own ruff, on text we generated
         [sys.executable, "-m", "ruff", "format", f"--line-length={line_length}", "-"],
         input=text,
         capture_output=True,

@@ -39,6 +39,8 @@ class Expression:
             result = self._program.evaluate(
                 {name: celpy.json_to_cel(value) for name, value in variables.items()}
             )
+        except (ValueError, OverflowError) as exc:  # a value CEL cannot hold (int beyond 64 bits)
+            raise ExpressionError(f"{self.text!r}: {exc}") from exc
         except celpy.CELEvalError as exc:
             raise ExpressionError(f"{self.text!r}: {exc.args[0] if exc.args else exc}") from exc
         if isinstance(result, celpy.CELEvalError):

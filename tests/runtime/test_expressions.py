@@ -45,3 +45,8 @@ def test_results_are_plain_python() -> None:
     value = Expression('{"n": msg.lines.map(l, l.qty), "ok": true}').evaluate(msg=ORDER)
     assert value == {"n": [2, 1], "ok": True}
     assert type(value["n"][0]) is int
+
+
+def test_a_value_cel_cannot_hold_is_an_expression_error() -> None:
+    with pytest.raises(ExpressionError):
+        Expression("msg.n > 0").test({"n": 2**64})

@@ -24,6 +24,7 @@ from autocoder.output import FileDraft
 from autocoder.output.format import FormatError
 from autocoder.resources import data_dir
 
+from . import strategies
 from .samples import sample, type_sample
 from .types import view as types_view
 from .views import (
@@ -54,7 +55,7 @@ DEPENDENCIES = [
     "cel-python>=0.5,<0.6",
     "pyjwt>=2.8",
 ]
-TEST_DEPENDENCIES = ["pytest>=8", "hypothesis>=6.100", "hypothesis-jsonschema>=0.23", "ruff>=0.6"]
+TEST_DEPENDENCIES = ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"]
 
 
 def _py(value: Any) -> str:
@@ -113,6 +114,7 @@ class _Generator:
         self.types = {t.name: t for t in ir.types}
         self.models = types_view(ir)
         self.model_names = {m.name for m in self.models["models"]}
+        self.message_models = {m.base: m.name for m in self.models["messages"]}
         self.texts: dict[str, str] = {}
         self.user_owned: dict[str, str] = {}
 
@@ -120,14 +122,18 @@ class _Generator:
     def guard_args(self, c: FlowComponentView, in_type: str | None) -> str:
         caps = c.capabilities
         args = []
-        if caps.get("validate") and in_type in self.model_names:
-            args.append(f"model=models.{in_type}")
+        if caps.get("validate") and in_type is not None and in_type in self.model_names:
+            args.append(f"model=models.{self.message_model(in_type)}")
         if c.error_port:
             args.append(f"error_port={c.error_port!r}")
         for name in ("timeout", "retry", "circuit_breaker", "rate_limit"):
             if name in caps:
                 args.append(f"{name}={_py(caps[name])}")
         return ", ".join(args)
+
+    def message_model(self, type_name: str) -> str:
+        """The model validating messages of a type (server-set fields may be absent)."""
+        return str(self.message_models.get(type_name, type_name))
 
     def fields_of(self, type_name: str) -> list[str] | None:
         schema = resolve({"type": type_name}, self.types)
@@ -140,6 +146,7 @@ class _Generator:
             "model_names": self.model_names,
             "guard_args": self.guard_args,
             "fields_of": self.fields_of,
+            "message_model": self.message_model,
             **extra,
         }
 
@@ -148,8 +155,15 @@ class _Generator:
 
     def run(self) -> None:
         s = self.s
-        self.add("pyproject.toml", _render("pyproject.toml.j2", s=s, dependencies=DEPENDENCIES,
-                                           test_dependencies=TEST_DEPENDENCIES))
+        self.add(
+            "pyproject.toml",
+            _render(
+                "pyproject.toml.j2",
+                s=s,
+                dependencies=DEPENDENCIES,
+                test_dependencies=TEST_DEPENDENCIES,
+            ),
+        )
         self.add("README.md", _render("README.md.j2", s=s))
         self.add(".gitignore", _render("gitignore.j2"))
         self.add("alembic.ini", _render("alembic.ini.j2", s=s))
@@ -161,26 +175,40 @@ class _Generator:
         self.add("app/main.py", _render("app/main.py.j2", s=s))
         self.add("app/api/__init__.py", '"""HTTP routes, one module per `api` component."""\n')
         self.add("app/logic_base/__init__.py", _render("app/logic_base/__init__.py.j2"))
-        self.add("app/logic/__init__.py", '"""Custom logic: modules you own (see app/logic_base/)."""\n')
+        self.add(
+            "app/logic/__init__.py", '"""Custom logic: modules you own (see app/logic_base/)."""\n'
+        )
         for api in s.apis:
             used = self._api_models(api)
-            self.add(f"app/api/{api.module}.py",
-                     _render("app/api/router.py.j2", **self.context(a=api, model_imports=used)))
+            self.add(
+                f"app/api/{api.module}.py",
+                _render("app/api/router.py.j2", **self.context(a=api, model_imports=used)),
+            )
             if api.custom:
-                self.add(f"app/logic_base/{api.module}.py",
-                         _render("app/logic_base/api.py.j2", **self.context(a=api, model_imports=used)))
+                self.add(
+                    f"app/logic_base/{api.module}.py",
+                    _render("app/logic_base/api.py.j2", **self.context(a=api, model_imports=used)),
+                )
                 methods = [r.func for r in api.routes if r.custom]
                 self.user_owned[f"app/logic/{api.module}.py"] = _render(
-                    "app/logic/module.py.j2", name=api.name, klass=api.klass, module=api.module,
-                    methods=methods)
+                    "app/logic/module.py.j2",
+                    name=api.name,
+                    klass=api.klass,
+                    module=api.module,
+                    methods=methods,
+                )
         for c in s.custom:
             used = sorted({p.type for p in (*c.inputs, *c.outputs)} & self.model_names)
-            self.add(f"app/logic_base/{c.attr}.py",
-                     _render("app/logic_base/component.py.j2", **self.context(c=c, model_imports=used)))
+            self.add(
+                f"app/logic_base/{c.attr}.py",
+                _render("app/logic_base/component.py.j2", **self.context(c=c, model_imports=used)),
+            )
             methods = (["produce"] if c.kind == "source" else []) + [
-                f"on_{snake(p.name)}" for p in c.inputs]
+                f"on_{snake(p.name)}" for p in c.inputs
+            ]
             self.user_owned[f"app/logic/{c.attr}.py"] = _render(
-                "app/logic/module.py.j2", name=c.name, klass=c.klass, module=c.attr, methods=methods)
+                "app/logic/module.py.j2", name=c.name, klass=c.klass, module=c.attr, methods=methods
+            )
         self.add("migrations/env.py", _render("migrations/env.py.j2", s=s))
         self.add("migrations/script.py.mako", _render("migrations/script.py.mako.j2"))
         self.add("migrations/versions/0001_initial.py", _render("migrations/initial.py.j2", s=s))
@@ -242,31 +270,50 @@ class _Generator:
                 if target in flow and target not in seen:
                     seen.add(target)
                     c = flow[target]
-                    feeds.append({
-                        "name": c.name, "attr": c.attr, "custom": c.custom,
-                        "source": src_component, "source_attr": snake(src_component),
-                        "port": src_port, "sample": type_sample(port_type, types),
-                        "webhook": c.kind == "sink",
-                    })
+                    feeds.append(
+                        {
+                            "name": c.name,
+                            "attr": c.attr,
+                            "custom": c.custom,
+                            "source": src_component,
+                            "source_attr": snake(src_component),
+                            "port": src_port,
+                            "sample": type_sample(port_type, types),
+                            "webhook": c.kind == "sink",
+                        }
+                    )
                 if (src_component, src_port) in api_ports | source_ports:
                     entry_targets.add(target)
         for c in s.flow:
             config = self.ir.component(c.name)
             if c.kind == "sink" and config is not None and "store" in config.config:
                 store_sinks[c.name] = snake(config.config["store"]["component"])
-        self.add("tests/test_dataflow.py", _render("tests/test_dataflow.py.j2",
-                                                   **self.context(feeds=feeds)))
+        self.add(
+            "tests/test_dataflow.py",
+            _render("tests/test_dataflow.py.j2", **self.context(feeds=feeds)),
+        )
         http_entries, source_entries = [], []
         for a in s.apis:
             for r in a.routes:
                 if r.emit and r.request and r.method in ("post", "put"):
-                    http_entries.append({"method": r.method, "path": r.path, "status": r.status,
-                                         "sample": type_sample(r.request, types)})
+                    http_entries.append(
+                        {
+                            "method": r.method,
+                            "path": r.path,
+                            "status": r.status,
+                            "sample": type_sample(r.request, types),
+                        }
+                    )
         for c in s.flow:
             if c.kind == "source" and any(b.source[0] == c.name for b in s.bindings):
                 port = c.outputs[0]
-                source_entries.append({"component": c.name, "port": port.name,
-                                       "sample": type_sample(port.type, types)})
+                source_entries.append(
+                    {
+                        "component": c.name,
+                        "port": port.name,
+                        "sample": type_sample(port.type, types),
+                    }
+                )
         crud = None
         for a in s.apis:
             creates = {r.store: r for r in a.routes if r.operation == "create" and r.response}
@@ -276,15 +323,29 @@ class _Generator:
                 if store in gets and create.request:
                     get = gets[store]
                     st = next(t for t in s.stores if t.attr == store)
-                    crud = {"create": create.path, "status": create.status, "key": st.key,
-                            "sample": type_sample(create.request, types), "item": get.path,
-                            "param": get.path_params[-1].wire,
-                            "delete": store in deletes and deletes[store].path == get.path}
+                    crud = {
+                        "create": create.path,
+                        "status": create.status,
+                        "key": st.key,
+                        "sample": type_sample(create.request, types),
+                        "item": get.path,
+                        "param": get.path_params[-1].wire,
+                        "delete": store in deletes and deletes[store].path == get.path,
+                    }
                     break
-        self.add("tests/test_e2e.py", _render(
-            "tests/test_e2e.py.j2", **self.context(
-                entry_targets=sorted(entry_targets), store_sinks=store_sinks,
-                http_entries=http_entries, source_entries=source_entries, crud=crud)))
+        self.add(
+            "tests/test_e2e.py",
+            _render(
+                "tests/test_e2e.py.j2",
+                **self.context(
+                    entry_targets=sorted(entry_targets),
+                    store_sinks=store_sinks,
+                    http_entries=http_entries,
+                    source_entries=source_entries,
+                    crud=crud,
+                ),
+            ),
+        )
         self._property_tests()
 
     def _port_type(self, component: str, port: str) -> str:
@@ -297,10 +358,20 @@ class _Generator:
         create_props = []
         for a in s.apis:
             for r in a.routes:
-                if (r.operation == "create" and r.request in self.model_names
-                        and r.response_item in self.model_names):
-                    create_props.append({"func": r.func, "path": r.path, "status": r.status,
-                                         "request": r.request, "response": r.response_item})
+                if (
+                    r.operation == "create"
+                    and r.request in self.model_names
+                    and r.response_item in self.model_names
+                ):
+                    create_props.append(
+                        {
+                            "func": r.func,
+                            "path": r.path,
+                            "status": r.status,
+                            "request": r.request,
+                            "response": r.response_item,
+                        }
+                    )
         filters, routers, transformers = [], [], []
         for c in s.flow:
             if c.custom or not c.inputs or c.inputs[0].type not in self.model_names:
@@ -313,17 +384,39 @@ class _Generator:
                 routers.append({**base, "ports": outputs})
             elif c.kind == "transformer":
                 out = c.outputs[0]
-                transformers.append({**base, "port": out.name, "out_type": out.type,
-                                     "keep": self.fields_of(out.type)})
+                transformers.append(
+                    {
+                        **base,
+                        "port": out.name,
+                        "out_type": out.type,
+                        "keep": self.fields_of(out.type),
+                    }
+                )
         if create_props or filters or routers or transformers:
-            self.add("tests/test_properties.py", _render(
-                "tests/test_properties.py.j2", **self.context(
-                    create_props=create_props, filters=filters, routers=routers,
-                    transformers=transformers)))
+            self.add(
+                "tests/strategies.py",
+                _render(
+                    "tests/strategies.py.j2",
+                    strategies=strategies.module(self.types, sorted(self.model_names)),
+                ),
+            )
+            self.add(
+                "tests/test_properties.py",
+                _render(
+                    "tests/test_properties.py.j2",
+                    **self.context(
+                        create_props=create_props,
+                        filters=filters,
+                        routers=routers,
+                        transformers=transformers,
+                    ),
+                ),
+            )
 
     def _entity_sample(self, store: StoreView) -> dict[str, Any]:
         value = type_sample(store.entity, self.types)
-        assert isinstance(value, dict)
+        if not isinstance(value, dict):
+            raise TypeError(f"entity {store.entity} is not an object type")
         if store.key_strategy != "provided":
             value.pop(store.key, None)
         return value

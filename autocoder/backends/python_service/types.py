@@ -48,6 +48,15 @@ class ModelView:
 
 
 @dataclass(frozen=True)
+class MessageView:
+    """A type as a message between components: the fields the server sets may be absent."""
+
+    name: str
+    base: str
+    fields: list[FieldView]
+
+
+@dataclass(frozen=True)
 class AliasView:
     name: str
     annotation: str
@@ -116,7 +125,7 @@ def _field(
 def view(ir: IR) -> dict[str, Any]:
     """The template context for ``models.py``."""
     types = {t.name: t for t in ir.types}
-    models, aliases = [], []
+    models, aliases, messages = [], [], []
     for type_ in ir.types:
         schema = type_.schema_
         if "properties" in schema or schema.get("type", "object") == "object":
@@ -132,6 +141,13 @@ def view(ir: IR) -> dict[str, Any]:
                     ],
                 )
             )
+            read_only = [
+                _field(n, {**s, "nullable": True}, False, types)
+                for n, s in schema.get("properties", {}).items()
+                if s.get("readOnly") and n in required and "default" not in s
+            ]
+            if read_only:
+                messages.append(MessageView(f"{type_.name}Message", type_.name, read_only))
         else:
             aliases.append(AliasView(type_.name, annotation(schema, types), type_.description))
     texts = [a.annotation for a in aliases] + [
@@ -147,6 +163,7 @@ def view(ir: IR) -> dict[str, Any]:
         "system_name": ir.system.name,
         "models": models,
         "aliases": aliases,
+        "messages": messages,
         "imports": {
             "datetime": "datetime." in used,
             "uuid": "uuid." in used,

@@ -17,7 +17,6 @@ from autocoder.ir.units import duration_ms
 from autocoder.kinds import registry
 
 from .types import _base as base_annotation
-from .types import annotation
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_IDENT = re.compile(r"[^0-9A-Za-z_]+")
@@ -302,7 +301,9 @@ def _route_view(route: Route, api: Component, stores: dict[str, StoreView]) -> R
         path_params.append(ParamView(snake(name), name, f"Annotated[{kind}, Path()]"))
     if store and operation == "list":
         for f in store.filters:
-            query_params.append(ParamView(snake(f.name), f.name, f"Annotated[{f.annotation}, Query()]"))
+            query_params.append(
+                ParamView(snake(f.name), f.name, f"Annotated[{f.annotation}, Query()]")
+            )
             filter_names.append(f.name)
         query_params.append(
             ParamView(
@@ -470,6 +471,8 @@ def _capabilities(component: Component) -> dict[str, Any]:
 
 def _public_config(component: Component) -> dict[str, Any]:
     """The config a service needs at run time (routes are compiled into code instead)."""
+    if component.kind != "api":
+        return dict(component.config)
     return {k: v for k, v in component.config.items() if k != "routes"}
 
 

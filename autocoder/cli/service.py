@@ -1,0 +1,206 @@
+"""Tasks behind ``generate``, ``build`` and ``run``: IR -> service/, and serving it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+from autocoder.backends.python_service import SERVICE, service_drafts
+from autocoder.cli.exit_codes import ExitCode, exit_code_for
+from autocoder.cli.output import emit_diagnostics, info
+from autocoder.cli.tasks import _conflicts_to_sink, compile_task
+from autocoder.compiler import display_path
+from autocoder.diagnostics import DiagnosticSink, Span, codes
+from autocoder.frontend.lower import ARCHITECTURE
+from autocoder.ir.models import IR
+from autocoder.ir.serialize import IR_FILENAME, read_ir
+from autocoder.output import FileDraft, WriteConflictError, write_tree
+
+LOGIC_DIR = "logic"  # beside a blueprint: implementations of custom logic, copied once
+
+
+def _is_blueprint_dir(path: Path) -> bool:
+    return (path.is_file() and path.name == ARCHITECTURE) or (path / ARCHITECTURE).is_file()
+
+
+def _seed_logic(source: Path | None, drafts: list[FileDraft]) -> list[FileDraft]:
+    """User-owned logic modules: taken from ``SOURCE/logic/<module>.py`` when the blueprint
+    ships an implementation, else the generated skeleton. Either way written only once."""
+    if source is None:
+        return drafts
+    root = (source.parent if source.is_file() else source) / LOGIC_DIR
+    out = []
+    for draft in drafts:
+        shipped = root / Path(draft.path).name
+        if draft.user_owned and shipped.is_file():
+            out.append(FileDraft(draft.path, shipped.read_bytes(), user_owned=True))
+        else:
+            out.append(draft)
+    return out
+
+
+def generate_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
+    """``generate``: SOURCE is a compiled OUT (holding ir.v1.json), an IR file, or blueprints
+    (compiled into OUT first)."""
+    sink = DiagnosticSink()
+    blueprints: Path | None = None
+    if _is_blueprint_dir(source):
+        code = compile_task(source, out, force=force, fmt=fmt)
+        if code != ExitCode.OK:
+            return code
+        blueprints = source
+        ir_path = out / IR_FILENAME
+    else:
+        ir_path = source / IR_FILENAME if source.is_dir() else source
+    if not ir_path.is_file():
+        sink.report(
+            codes.SOURCE_NOT_FOUND,
+            f"{display_path(source)} holds neither blueprints nor {IR_FILENAME}",
+            span=Span(display_path(source)),
+            hint="pass a blueprint directory, or the output directory of `autocoder compile`",
+        )
+        emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+        return ExitCode.USAGE
+    ir = read_ir(ir_path, sink, file=display_path(ir_path))
+    if ir is None:
+        emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+        return exit_code_for(sink.diagnostics)
+    return _write_service(ir, blueprints, out, sink, force=force, fmt=fmt)
+
+
+def _write_service(
+    ir: IR, blueprints: Path | None, out: Path, sink: DiagnosticSink, *, force: bool, fmt: str
+) -> int:
+    drafts = _seed_logic(blueprints, service_drafts(ir))
+    prefix = SERVICE + "/"
+    relative = [
+        FileDraft(d.path.removeprefix(prefix), d.content, d.executable, d.user_owned)
+        for d in drafts
+    ]
+    target = out / SERVICE
+    try:
+        written = write_tree(target, relative, force=force)
+    except WriteConflictError as exc:
+        _conflicts_to_sink(sink, target, exc)
+        emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+        return ExitCode.USAGE
+    except OSError as exc:
+        sink.report(
+            codes.IO_ERROR,
+            f"cannot write {target}: {exc.strerror or exc}",
+            span=Span(display_path(target)),
+        )
+        emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+        return ExitCode.USAGE
+    owned = [d.path for d in relative if d.user_owned]
+    pending = [p for p in owned if p in written]
+    emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=True, output=str(target))
+    info(
+        f"generated {ir.system.name} {ir.system.version}: {len(written)} of {len(relative)} "
+        f"files written -> {display_path(target)}",
+        fmt,
+    )
+    for path in pending:
+        info(f"  created {display_path(target / path)} (yours: custom logic goes here)", fmt)
+    return ExitCode.OK
+
+
+def build_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
+    """``build``: compile + generate. The validation tiers are not part of this version."""
+    code = generate_task(source, out, force=force, fmt=fmt)
+    if code == ExitCode.OK:
+        info(
+            "validation tiers: not implemented in this version; the service's own test suite "
+            f"runs with `cd {display_path(out / SERVICE)} && pytest`",
+            fmt,
+        )
+        info(f"next: autocoder run {display_path(out)}", fmt)
+    return code
+
+
+# --- run ------------------------------------------------------------------------------------
+
+
+def _requirements(service: Path) -> list[str]:
+    project = tomllib.loads((service / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [*project["dependencies"], *project.get("optional-dependencies", {}).get("test", [])]
+
+
+def ensure_service_python(service: Path, venv_dir: Path) -> Path:
+    """A virtual environment with the service's dependencies (created or refreshed when the
+    dependency list changed); returns its interpreter."""
+    requirements = _requirements(service)
+    stamp = hashlib.sha256("\n".join(requirements).encode()).hexdigest()
+    python = venv_dir / "bin" / "python"
+    stamp_file = venv_dir / ".autocoder-requirements"
+    if python.exists() and stamp_file.is_file() and stamp_file.read_text() == stamp:
+        return python
+    venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+    subprocess.run(  # noqa: S603 - the venv's own pip installing the service's requirements
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
+        check=True,
+    )
+    stamp_file.write_text(stamp)
+    return python
+
+
+def run_task(out: Path, *, port: int | None, environment: str | None, python: str | None) -> int:
+    sink = DiagnosticSink()
+    service = out / SERVICE if (out / SERVICE).is_dir() else out
+    if not (service / "app" / "main.py").is_file():
+        sink.report(
+            codes.SOURCE_NOT_FOUND,
+            f"{display_path(out)} holds no generated service",
+            span=Span(display_path(out)),
+            hint=f"run `autocoder build SOURCE -o {display_path(out)}` first",
+        )
+        emit_diagnostics(sink.diagnostics, sink.sources, "text", ok=False)
+        return ExitCode.USAGE
+    chosen = python or os.environ.get("AUTOCODER_SERVICE_PYTHON")
+    if chosen:
+        interpreter = Path(chosen)
+    else:
+        info(f"preparing {display_path(out / '.venv')} (first run only)...", "text")
+        interpreter = ensure_service_python(service, out / ".venv")
+    env = dict(os.environ)
+    if environment:
+        env["AUTOCODER_ENV"] = environment
+    if not env.get("API_KEYS") and not env.get("API_KEYS_FILE"):
+        key = secrets.token_urlsafe(24)
+        env["API_KEYS"] = key
+        info(f"API key for this run (set API_KEYS to choose your own): {key}", "text")
+    if not env.get("JWT_SECRET") and not env.get("JWT_SECRET_FILE"):
+        env["JWT_SECRET"] = secrets.token_urlsafe(32)
+    chosen_port = port or int(env.get("PORT") or 8000)
+    command = [
+        str(interpreter),
+        "-m",
+        "uvicorn",
+        "--factory",
+        "app.main:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(chosen_port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "30",
+    ]
+    info(f"serving on http://127.0.0.1:{chosen_port} (docs at /docs); Ctrl-C stops", "text")
+    process = subprocess.Popen(command, cwd=service, env=env)  # noqa: S603
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        return process.wait()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        sys.stdout.flush()
