@@ -81,7 +81,9 @@ def _write_service(
     drafts = _seed_logic(blueprints, service_drafts(ir))
     prefix = SERVICE + "/"
     relative = [
-        FileDraft(d.path.removeprefix(prefix), d.content, d.executable, d.user_owned)
+        FileDraft(
+            d.path.removeprefix(prefix), d.content, user_owned=d.user_owned, executable=d.executable
+        )
         for d in drafts
     ]
     target = out / SERVICE

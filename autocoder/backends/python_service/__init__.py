@@ -26,6 +26,7 @@ from autocoder.resources import data_dir
 
 from . import strategies
 from .samples import sample, type_sample
+from .types import attribute_name
 from .types import view as types_view
 from .views import (
     ApiView,
@@ -98,6 +99,7 @@ def templates() -> Environment:
     env.filters["snake"] = snake
     env.filters["pascal"] = pascal
     env.filters["unannotate"] = _unannotate
+    env.filters["attribute"] = attribute_name
     env.filters["singleton"] = lambda item: repr([item])
     env.filters["kwarg_from"] = lambda wire, value: f"**{{{wire!r}: {value}}}"
     return env

@@ -369,7 +369,10 @@ def _route_view(route: Route, api: Component, stores: dict[str, StoreView]) -> R
 
 
 def api_view(component: Component, ir: IR, stores: dict[str, StoreView]) -> ApiView:
-    routes = [_route_view(r, component, stores) for r in component.routes]
+    # Static paths before parameterised ones (`/todos/stats` before `/todos/{id}`): the router
+    # matches in order, so the more specific route must come first.
+    ordered = sorted(component.routes, key=lambda r: len(r.path_params))
+    routes = [_route_view(r, component, stores) for r in ordered]
     pages = sorted({(r.response, r.response_item) for r in routes if r.many and r.response})
     rate = component.capabilities.rate_limit
     return ApiView(

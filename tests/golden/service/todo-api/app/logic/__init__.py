@@ -1,0 +1,1 @@
+"""Custom logic: modules you own (see app/logic_base/)."""
