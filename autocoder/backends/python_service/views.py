@@ -496,6 +496,7 @@ def _environment(env: Environment, ir: IR) -> dict[str, Any]:
         "port": env.port,
         "replicas": env.replicas,
         "databases": databases,
+        "broker": env.broker.kind if env.broker else None,
         "overrides": overrides,
     }
 

@@ -21,7 +21,7 @@ from .runtime.http import ErrorBody, ErrorResponse, health_router, install, setu
 from .runtime.logs import configure_logging, get_logger, request_id
 from .runtime.metrics import Metrics
 from .runtime.store import StoreError
-from .settings import SYSTEM, VERSION, Settings, load_settings, seconds
+from .settings import ENVIRONMENTS, SYSTEM, VERSION, Settings, load_settings, seconds
 from .system import System
 
 ALLOWED_ORIGINS = ["https://todo.acme.example"]
@@ -65,6 +65,12 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await anyio.to_thread.run_sync(migrate, settings)
+        broker = ENVIRONMENTS[settings.environment].get("broker")
+        if broker:
+            log.warning(
+                f"environment {settings.environment!r} names a {broker} broker, but this version "
+                "runs every binding in-process: replicas do not share streams"
+            )
         log.info(
             "starting",
             extra={"fields": {"environment": settings.environment, "version": VERSION}},

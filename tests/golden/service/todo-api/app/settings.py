@@ -41,6 +41,7 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         "port": 8000,
         "replicas": 1,
         "databases": {"todos": {"engine": "sqlite", "path": "data/todos.db", "pool_size": None}},
+        "broker": None,
         "overrides": {},
     },
     "prod": {
@@ -48,6 +49,7 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         "port": 8080,
         "replicas": 3,
         "databases": {"todos": {"engine": "postgresql", "path": None, "pool_size": 20}},
+        "broker": None,
         "overrides": {
             "todos": {
                 "entity": "Todo",
@@ -67,6 +69,7 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         "port": 8080,
         "replicas": 2,
         "databases": {"todos": {"engine": "postgresql", "path": None, "pool_size": 5}},
+        "broker": None,
         "overrides": {
             "api": {
                 "base_path": "/v1",
