@@ -275,7 +275,13 @@ def test_fresh_venv_suite_and_autocoder_run_over_real_http(
                     break
             except OSError:
                 time.sleep(0.2)
-        assert _request("GET", base + "/readyz")[0] == 200
+        ready: tuple[int, object] = (0, None)
+        while time.monotonic() < deadline:  # readiness is polled, as a kubelet does
+            ready = _request("GET", base + "/readyz")
+            if ready[0] == 200:
+                break
+            time.sleep(0.5)
+        assert ready[0] == 200, ready
         status, document = _request("GET", base + "/openapi.json")
         assert status == 200 and document is not None
         header = document["components"]["securitySchemes"]["ApiKeyAuth"]["name"]  # type: ignore[index]
