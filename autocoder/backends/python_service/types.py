@@ -99,7 +99,13 @@ def annotation(schema: dict[str, Any], types: dict[str, TypeDef]) -> str:
     ]
     if schema.get("description"):
         constraints.append(f"description={schema['description']!r}")
-    text = f"Annotated[{base}, Field({', '.join(constraints)})]" if constraints else base
+    validators = ""
+    if schema.get("uniqueItems") and base.startswith("list["):
+        constraints.append('json_schema_extra={"uniqueItems": True}')
+        validators = ", AfterValidator(unique_items)"
+    text = (
+        f"Annotated[{base}, Field({', '.join(constraints)}){validators}]" if constraints else base
+    )
     return f"{text} | None" if schema.get("nullable") else text
 
 
@@ -157,7 +163,7 @@ def view(ir: IR) -> dict[str, Any]:
     typing_names = [
         n
         for n in ("Annotated", "Any", "Literal")
-        if f"{n}[" in used or (n == "Any" and "Any" in used)
+        if f"{n}[" in used or (n == "Any" and ("Any" in used or "AfterValidator(" in used))
     ]
     return {
         "system_name": ir.system.name,
@@ -168,8 +174,9 @@ def view(ir: IR) -> dict[str, Any]:
             "datetime": "datetime." in used,
             "uuid": "uuid." in used,
             "typing": typing_names,
-            "pydantic": ["BaseModel", "ConfigDict"] + (["Field"] if "Field(" in used else [])
-            if models
-            else (["Field"] if "Field(" in used else []),
+            "pydantic": (["AfterValidator"] if "AfterValidator(" in used else [])
+            + (["BaseModel", "ConfigDict"] if models else [])
+            + (["Field"] if "Field(" in used else []),
+            "unique_items": "AfterValidator(" in used,
         },
     }

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def unique_items(values: list[Any]) -> list[Any]:
+    """`uniqueItems`: the same value may not appear twice."""
+    keys = [json.dumps(value, sort_keys=True, default=str) for value in values]
+    if len(set(keys)) != len(keys):
+        raise ValueError("items must be unique")
+    return values
+
 
 Priority = Annotated[
     Literal["low", "normal", "high", "urgent"], Field(description="How urgent a todo is.")
@@ -31,7 +41,12 @@ class Todo(BaseModel):
     id: Annotated[uuid.UUID, Field(description="Server-assigned identifier.")]
     labels: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=32, pattern="^[a-z0-9][a-z0-9-]*$")]],
-        Field(max_length=10, description="Lower-case labels such as `ops` or `q3-planning`."),
+        Field(
+            max_length=10,
+            description="Lower-case labels such as `ops` or `q3-planning`.",
+            json_schema_extra={"uniqueItems": True},
+        ),
+        AfterValidator(unique_items),
     ] = []
     notes: Annotated[str, Field(max_length=4000, description="Free-form details (Markdown).")] = ""
     priority: Priority = "normal"
@@ -54,7 +69,8 @@ class TodoCreate(BaseModel):
             list[
                 Annotated[str, Field(min_length=1, max_length=32, pattern="^[a-z0-9][a-z0-9-]*$")]
             ],
-            Field(max_length=10),
+            Field(max_length=10, json_schema_extra={"uniqueItems": True}),
+            AfterValidator(unique_items),
         ]
         | None
     ) = None
@@ -76,7 +92,8 @@ class TodoPatch(BaseModel):
             list[
                 Annotated[str, Field(min_length=1, max_length=32, pattern="^[a-z0-9][a-z0-9-]*$")]
             ],
-            Field(max_length=10),
+            Field(max_length=10, json_schema_extra={"uniqueItems": True}),
+            AfterValidator(unique_items),
         ]
         | None
     ) = None
