@@ -309,3 +309,18 @@ def test_fresh_venv_suite_and_autocoder_run_over_real_http(
     output = (tmp_path / "server.log").read_text()
     assert server.returncode == 0, output[-3000:]
     assert '"message": "stopped"' in output  # the lifespan drained and closed cleanly
+
+
+def test_bad_sources_get_a_diagnostic_and_nothing_is_written(tmp_path: Path) -> None:
+    missing = CliRunner().invoke(
+        cli, ["generate", str(tmp_path / "nope"), "-o", str(tmp_path / "a")]
+    )
+    assert missing.exit_code == 2 and "AC0001" in missing.output
+    future = tmp_path / "future.json"
+    future.write_text('{"ir_version": "9.0"}')
+    newer = CliRunner().invoke(cli, ["generate", str(future), "-o", str(tmp_path / "b")])
+    assert newer.exit_code == 1 and "AC6001" in newer.output
+    nothing = CliRunner().invoke(cli, ["run", str(tmp_path / "c")])
+    assert nothing.exit_code == 2 and "holds no generated service" in nothing.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert "Traceback" not in missing.output + newer.output + nothing.output
