@@ -250,7 +250,7 @@ class _Generator:
                         model_imports=self._api_models(api),
                         stores=stores,
                         stores_used=used_stores,
-                        entity_samples={k: v for k, v in entity_samples.items()},
+                        entity_samples=entity_samples,
                         request_samples=request_samples,
                         missing_keys=missing,
                     ),

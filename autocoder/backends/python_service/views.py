@@ -208,16 +208,6 @@ def _optional(text: str) -> str:
 
 # --- API routes -------------------------------------------------------------------------------
 
-_ERROR_PHRASES = {
-    400: "invalid query",
-    401: "unauthorized",
-    404: "not found",
-    409: "conflict",
-    413: "payload too large",
-    422: "validation error",
-    501: "not implemented",
-}
-
 
 @dataclass(frozen=True)
 class ParamView:
@@ -545,6 +535,3 @@ def system_view(ir: IR) -> SystemView:
     view.default_environment = "dev" if "dev" in names else (names[0] if names else "dev")
     view.secret_envs = sorted({s.env for env in ir.environments for s in env.secrets})
     return view
-
-
-ERROR_PHRASES = _ERROR_PHRASES
