@@ -1,7 +1,7 @@
 # Developer tasks. Everything runs inside .venv (created by `make install`).
 PY := .venv/bin/python
 
-.PHONY: install test test-fast lint format regen bench ci
+.PHONY: install test test-fast lint format regen bench ci service-lock
 
 install:
 	python3 -m venv .venv
@@ -31,3 +31,8 @@ bench:
 
 ci:
 	bash .ci/run
+
+# Re-resolve the generated service's locked dependencies (component_templates/python/requirements.lock)
+# from its declared ranges, in a throwaway venv.
+service-lock:
+	$(PY) -m autocoder.backends.python_service.lock

@@ -12,7 +12,7 @@ import tomllib
 import venv
 from pathlib import Path
 
-from autocoder.backends.python_service import SERVICE, service_drafts
+from autocoder.backends.python_service import LOCK_FILE, SERVICE, service_drafts
 from autocoder.cli.exit_codes import ExitCode, exit_code_for
 from autocoder.cli.output import emit_diagnostics, info
 from autocoder.cli.tasks import _conflicts_to_sink, compile_task
@@ -131,8 +131,15 @@ def build_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
 
 
 def _requirements(service: Path) -> list[str]:
+    """pip arguments: the locked runtime dependencies (as the container image installs them)
+    when the service has a lock, else its declared ranges; plus its test dependencies."""
     project = tomllib.loads((service / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [*project["dependencies"], *project.get("optional-dependencies", {}).get("test", [])]
+    tests = project.get("optional-dependencies", {}).get("test", [])
+    lock = service / LOCK_FILE
+    if lock.is_file():
+        locked = [line.strip() for line in lock.read_text(encoding="utf-8").splitlines()]
+        return [*(line for line in locked if line and not line.startswith("#")), *tests]
+    return [*project["dependencies"], *tests]
 
 
 def ensure_service_python(service: Path, venv_dir: Path) -> Path:
@@ -181,20 +188,9 @@ def run_task(out: Path, *, port: int | None, environment: str | None, python: st
     if not env.get("JWT_SECRET") and not env.get("JWT_SECRET_FILE"):
         env["JWT_SECRET"] = secrets.token_urlsafe(32)
     chosen_port = port or int(env.get("PORT") or 8000)
-    command = [
-        str(interpreter),
-        "-m",
-        "uvicorn",
-        "--factory",
-        "app.main:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(chosen_port),
-        "--no-access-log",
-        "--timeout-graceful-shutdown",
-        "30",
-    ]
+    env["HOST"] = "127.0.0.1"
+    env["PORT"] = str(chosen_port)
+    command = [str(interpreter), "-m", "app"]  # the container image's command too
     info(f"serving on http://127.0.0.1:{chosen_port} (docs at /docs); Ctrl-C stops", "text")
     process = subprocess.Popen(command, cwd=service, env=env)  # noqa: S603
     try:

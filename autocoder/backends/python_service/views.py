@@ -7,6 +7,7 @@ substitute. Names follow one rule: blueprint names become snake_case identifiers
 
 from __future__ import annotations
 
+import hashlib
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -434,6 +435,12 @@ class SystemView:
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     custom: list[FlowComponentView] = field(default_factory=list)
     secret_envs: list[str] = field(default_factory=list)
+
+    @property
+    def migration_lock(self) -> int:
+        """A stable PostgreSQL advisory-lock key for this system's migrations."""
+        digest = hashlib.sha256(f"autocoder-migrations:{self.name}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def _capabilities(component: Component) -> dict[str, Any]:
