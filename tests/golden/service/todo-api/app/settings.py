@@ -131,12 +131,19 @@ def _flag(value: str | None, default: bool) -> bool:
 def _database_url(name: str, env: Mapping[str, Any], environ: Mapping[str, str]) -> str:
     if environ.get("DATABASE_URL"):
         return environ["DATABASE_URL"]
+    if environ.get("DATABASE_URL_FILE"):  # a mounted secret file (compose, Kubernetes)
+        path = environ["DATABASE_URL_FILE"]
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return fh.read().strip()
+        except OSError as exc:
+            raise SettingsError(f"DATABASE_URL_FILE={path!r} cannot be read: {exc}") from exc
     databases: dict[str, dict[str, Any]] = env["databases"]
     for store, database in sorted(databases.items()):
         if database["engine"] != "sqlite":
             raise SettingsError(
                 f"environment {name!r} keeps store {store!r} on {database['engine']}: "
-                "set DATABASE_URL (from the secret named in deployment.yaml)"
+                "set DATABASE_URL or DATABASE_URL_FILE (from the secret named in deployment.yaml)"
             )
     paths = [d["path"] for _, d in sorted(databases.items()) if d.get("path")]
     return f"sqlite:///{paths[0] if paths else f'data/{SYSTEM}.db'}"

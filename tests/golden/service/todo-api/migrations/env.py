@@ -10,6 +10,7 @@ from app.settings import load_settings
 from app.tables import metadata
 
 config = context.config
+MIGRATION_LOCK = 5730993652170781599  # a pg_advisory_xact_lock key derived from the system name
 
 
 def _url() -> str:
@@ -31,6 +32,9 @@ def run_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together migrate one after another, not concurrently.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             context.run_migrations()
     engine.dispose()
 
