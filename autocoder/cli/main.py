@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from autocoder import __version__
-from autocoder.cli import service, tasks
+from autocoder.cli import service, supply, tasks
 from autocoder.cli.exit_codes import ExitCode
 from autocoder.diagnostics import DiagnosticSink, codes, render_json, render_text
 
@@ -98,7 +98,12 @@ OUTPUT = click.option(
     "out",
     type=click.Path(path_type=Path),
     required=True,
-    help="Output directory (blueprints, ir.v1.json and service/).",
+    help="Output directory (blueprints, ir.v1.json, service/, deploy/, supply-chain records).",
+)
+SIGN_KEY = click.option(
+    "--sign-key",
+    type=click.Path(path_type=Path),
+    help="Ed25519 private key (PEM, from `autocoder keygen`) that signs the provenance.",
 )
 
 
@@ -106,23 +111,26 @@ OUTPUT = click.option(
 @click.argument("source", type=click.Path(path_type=Path))
 @OUTPUT
 @click.option("--force", is_flag=True, help="Overwrite generated files even if they were edited.")
+@SIGN_KEY
 @FORMAT
 @guarded
-def generate(source: Path, out: Path, force: bool, fmt: str) -> int:
-    """Generate the service in OUT/service from SOURCE: a compiled OUT (holding ir.v1.json),
-    an IR file, or a blueprint directory (compiled first)."""
-    return service.generate_task(source, out, force=force, fmt=fmt)
+def generate(source: Path, out: Path, force: bool, fmt: str, sign_key: Path | None) -> int:
+    """Generate OUT/service, OUT/deploy and the supply-chain records from SOURCE: a compiled
+    OUT (holding ir.v1.json), an IR file, or a blueprint directory (compiled first)."""
+    return service.generate_task(source, out, force=force, fmt=fmt, sign_key=sign_key)
 
 
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @OUTPUT
 @click.option("--force", is_flag=True, help="Overwrite generated files even if they were edited.")
+@SIGN_KEY
 @FORMAT
 @guarded
-def build(source: Path, out: Path, force: bool, fmt: str) -> int:
-    """Compile the blueprints in SOURCE and generate the service into OUT, in one step."""
-    return service.build_task(source, out, force=force, fmt=fmt)
+def build(source: Path, out: Path, force: bool, fmt: str, sign_key: Path | None) -> int:
+    """Compile the blueprints in SOURCE and generate the service and its deployment package
+    into OUT, in one step."""
+    return service.build_task(source, out, force=force, fmt=fmt, sign_key=sign_key)
 
 
 @cli.command()
@@ -138,6 +146,38 @@ def build(source: Path, out: Path, force: bool, fmt: str) -> int:
 def run(out: Path, port: int | None, environment: str | None, python: str | None) -> int:
     """Serve the generated service in OUT on 127.0.0.1 with embedded defaults (SQLite)."""
     return service.run_task(out, port=port, environment=environment, python=python)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    "prefix",
+    type=click.Path(path_type=Path),
+    default=supply.DEFAULT_KEY_PREFIX,
+    show_default=True,
+    help="Write PREFIX.key (private, mode 0600) and PREFIX.pub.",
+)
+@FORMAT
+@guarded
+def keygen(prefix: Path, fmt: str) -> int:
+    """Create an Ed25519 key pair for signing provenance; never overwrites a key."""
+    return supply.keygen_task(prefix, fmt=fmt)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option(
+    "--key",
+    "key",
+    type=click.Path(path_type=Path),
+    help="Public key (PEM) whose signature the provenance must carry.",
+)
+@FORMAT
+@guarded
+def verify(out: Path, key: Path | None, fmt: str) -> int:
+    """Check OUT against its build.lock and provenance (and the signature, with --key)."""
+    return supply.verify_task(out, key_path=key, fmt=fmt)
 
 
 @cli.command()

@@ -12,16 +12,25 @@ import tomllib
 import venv
 from pathlib import Path
 
-from autocoder.backends.python_service import LOCK_FILE, SERVICE, service_drafts
+from autocoder.backends.deploy import DEPLOY, deploy_drafts, targets
+from autocoder.backends.python_service import LOCK_FILE, SERVICE, pins, service_drafts
+from autocoder.backends.supply_chain import supply_chain_drafts
+from autocoder.backends.supply_chain.signing import (
+    Ed25519PrivateKey,
+    SigningKeyError,
+    key_id,
+    load_private_key,
+)
 from autocoder.cli.exit_codes import ExitCode, exit_code_for
 from autocoder.cli.output import emit_diagnostics, info
 from autocoder.cli.tasks import _conflicts_to_sink, compile_task
 from autocoder.compiler import display_path
 from autocoder.diagnostics import DiagnosticSink, Span, codes
-from autocoder.frontend.lower import ARCHITECTURE
+from autocoder.frontend.lower import ARCHITECTURE, DEPLOYMENT
 from autocoder.ir.models import IR
 from autocoder.ir.serialize import IR_FILENAME, read_ir
 from autocoder.output import FileDraft, WriteConflictError, write_tree
+from autocoder.output.writer import plan, read_manifest
 
 LOGIC_DIR = "logic"  # beside a blueprint: implementations of custom logic, copied once
 
@@ -46,10 +55,20 @@ def _seed_logic(source: Path | None, drafts: list[FileDraft]) -> list[FileDraft]
     return out
 
 
-def generate_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
+def generate_task(
+    source: Path, out: Path, *, force: bool, fmt: str, sign_key: Path | None = None
+) -> int:
     """``generate``: SOURCE is a compiled OUT (holding ir.v1.json), an IR file, or blueprints
     (compiled into OUT first)."""
     sink = DiagnosticSink()
+    key = None
+    if sign_key is not None:
+        try:
+            key = load_private_key(sign_key)
+        except SigningKeyError as exc:
+            sink.report(codes.SIGNING_KEY_INVALID, str(exc), span=Span(display_path(sign_key)))
+            emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+            return ExitCode.USAGE
     blueprints: Path | None = None
     if _is_blueprint_dir(source):
         code = compile_task(source, out, force=force, fmt=fmt)
@@ -72,51 +91,123 @@ def generate_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
     if ir is None:
         emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
         return exit_code_for(sink.diagnostics)
-    return _write_service(ir, blueprints, out, sink, force=force, fmt=fmt)
+    return _write_outputs(ir, ir_path, blueprints, out, sink, force=force, fmt=fmt, key=key)
 
 
-def _write_service(
-    ir: IR, blueprints: Path | None, out: Path, sink: DiagnosticSink, *, force: bool, fmt: str
-) -> int:
-    drafts = _seed_logic(blueprints, service_drafts(ir))
-    prefix = SERVICE + "/"
-    relative = [
+def _relative(drafts: list[FileDraft], prefix: str) -> list[FileDraft]:
+    return [
         FileDraft(
             d.path.removeprefix(prefix), d.content, user_owned=d.user_owned, executable=d.executable
         )
         for d in drafts
     ]
-    target = out / SERVICE
-    try:
-        written = write_tree(target, relative, force=force)
-    except WriteConflictError as exc:
-        _conflicts_to_sink(sink, target, exc)
+
+
+def _gate(ir: IR, files: dict[str, bytes], sink: DiagnosticSink, fmt: str) -> bool:
+    """Run the output gate; report its findings; True when the package may be written."""
+    from autocoder.backends.deploy.gate import check_package
+
+    all_targets = targets(ir)
+    for target in all_targets:
+        for secret in target.implied_secrets:
+            sink.report(
+                codes.IMPLIED_SECRET,
+                f"environment {target.env!r} declares no secret for {secret.env}; the "
+                f"deployment package reads it from Secret {secret.secret!r}, key "
+                f"{secret.key!r}",
+                span=Span("deployment.yaml"),
+                hint=f"declare `secrets: {{{secret.env}: {{secret: ..., key: ...}}}}` under "
+                f"environments.{target.env}",
+            )
+    report = check_package(all_targets, files)
+    for finding in report.findings:
+        sink.report(
+            finding.code, finding.message, span=Span(finding.file), hint=finding.hint or None
+        )
+    for line in report.checked:
+        info(f"  gate: {line}", fmt)
+    for line in report.skipped:
+        info(f"  gate: skipped {line}", fmt)
+    return not report.findings
+
+
+def _write_outputs(
+    ir: IR,
+    ir_path: Path,
+    blueprints: Path | None,
+    out: Path,
+    sink: DiagnosticSink,
+    *,
+    force: bool,
+    fmt: str,
+    key: Ed25519PrivateKey | None,
+) -> int:
+    """Generate service/ and deploy/, gate them, add the supply-chain records, then write the
+    three trees (nothing is written when the gate or a conflict check fails)."""
+    service_tree = _relative(_seed_logic(blueprints, service_drafts(ir)), SERVICE + "/")
+    deploy_tree = _relative(deploy_drafts(ir), DEPLOY + "/")
+    generated = {f"{SERVICE}/{d.path}": d.content for d in service_tree if not d.user_owned}
+    generated.update({f"{DEPLOY}/{d.path}": d.content for d in deploy_tree})
+    if not _gate(ir, generated, sink, fmt):
+        emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+        info("the generated deployment package fails its own gate; nothing was written", fmt)
+        return exit_code_for(sink.diagnostics)
+    root_tree = [
+        FileDraft(name, (out / name).read_bytes())
+        for name in (ARCHITECTURE, DEPLOYMENT, IR_FILENAME)
+        if (out / name).is_file() and name in read_manifest(out)
+    ]
+    if IR_FILENAME not in {d.path for d in root_tree}:
+        root_tree.append(FileDraft(IR_FILENAME, ir_path.read_bytes()))
+    generated.update({d.path: d.content for d in root_tree})
+    owned = [f"{SERVICE}/{d.path}" for d in service_tree if d.user_owned]
+    root_tree += supply_chain_drafts(
+        ir, files=generated, user_owned=owned, pins=pins(), sign_key=key
+    )
+    trees = [(out / SERVICE, service_tree), (out / DEPLOY, deploy_tree), (out, root_tree)]
+    conflicts = [(target, c) for target, drafts in trees for c in plan(target, drafts, force=force)]
+    if conflicts:
+        for target, drafts in trees:
+            found = plan(target, drafts, force=force)
+            if found:
+                _conflicts_to_sink(sink, target, WriteConflictError(found))
         emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
         return ExitCode.USAGE
+    written: list[str] = []
+    try:
+        for target, drafts in trees:
+            written += [str(target / p) for p in write_tree(target, drafts, force=force)]
     except OSError as exc:
         sink.report(
             codes.IO_ERROR,
-            f"cannot write {target}: {exc.strerror or exc}",
-            span=Span(display_path(target)),
+            f"cannot write {out}: {exc.strerror or exc}",
+            span=Span(display_path(out)),
         )
         emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
         return ExitCode.USAGE
-    owned = [d.path for d in relative if d.user_owned]
-    pending = [p for p in owned if p in written]
-    emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=True, output=str(target))
+    pending = [out / p for p in owned if str(out / p) in written]
+    emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=True, output=str(out))
+    total = sum(len(drafts) for _, drafts in trees)
     info(
-        f"generated {ir.system.name} {ir.system.version}: {len(written)} of {len(relative)} "
-        f"files written -> {display_path(target)}",
+        f"generated {ir.system.name} {ir.system.version}: {len(written)} of {total} files "
+        f"written -> {display_path(out / SERVICE)}, {display_path(out / DEPLOY)}",
+        fmt,
+    )
+    info(
+        "supply chain: build.lock, sbom.cdx.json, provenance.intoto.jsonl "
+        + (f"(signed, key {key_id(key)})" if key else "(unsigned: pass --sign-key to sign)"),
         fmt,
     )
     for path in pending:
-        info(f"  created {display_path(target / path)} (yours: custom logic goes here)", fmt)
+        info(f"  created {display_path(path)} (yours: custom logic goes here)", fmt)
     return ExitCode.OK
 
 
-def build_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
+def build_task(
+    source: Path, out: Path, *, force: bool, fmt: str, sign_key: Path | None = None
+) -> int:
     """``build``: compile + generate. The validation tiers are not part of this version."""
-    code = generate_task(source, out, force=force, fmt=fmt)
+    code = generate_task(source, out, force=force, fmt=fmt, sign_key=sign_key)
     if code == ExitCode.OK:
         info(
             "validation tiers: not implemented in this version; the service's own test suite "
