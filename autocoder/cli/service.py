@@ -25,7 +25,7 @@ from autocoder.cli.exit_codes import ExitCode, exit_code_for
 from autocoder.cli.output import emit_diagnostics, info
 from autocoder.cli.tasks import _conflicts_to_sink, compile_task
 from autocoder.compiler import display_path
-from autocoder.diagnostics import DiagnosticSink, Span, codes
+from autocoder.diagnostics import DiagnosticSink, Severity, Span, codes
 from autocoder.frontend.lower import ARCHITECTURE, DEPLOYMENT
 from autocoder.ir.models import IR
 from autocoder.ir.serialize import IR_FILENAME, read_ir
@@ -122,13 +122,17 @@ def _gate(ir: IR, files: dict[str, bytes], sink: DiagnosticSink, fmt: str) -> bo
     report = check_package(all_targets, files)
     for finding in report.findings:
         sink.report(
-            finding.code, finding.message, span=Span(finding.file), hint=finding.hint or None
+            finding.code,
+            finding.message,
+            span=Span(finding.file),
+            hint=finding.hint or None,
+            severity=Severity.WARNING if finding.warning else None,
         )
     for line in report.checked:
         info(f"  gate: {line}", fmt)
     for line in report.skipped:
         info(f"  gate: skipped {line}", fmt)
-    return not report.findings
+    return not report.failed
 
 
 def _write_outputs(

@@ -92,6 +92,7 @@ class _Parser:
             self.error(1, "no FROM instruction")
         for stage in self.stages:
             stage["user"] = self._user(stage)
+        self.errors.sort(key=lambda error: int(error["line"]))
         return {
             "escape": self.escape,
             "args": self.global_args,

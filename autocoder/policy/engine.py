@@ -1,4 +1,4 @@
-"""Policy packs: rules kept as data (YAML), each a CEL expression that holds on a compliant document.
+"""Policy packs: rules as data (YAML), each a CEL expression that holds on a compliant document.
 
 A pack checks either Kubernetes manifests or parsed Dockerfiles. Every expression is compiled
 once when the pack is built; a rule that cannot be evaluated on a document is reported as broken
@@ -88,6 +88,10 @@ INVALID_DOCUMENT = Rule(
 # --- CEL helper functions (arguments and results are CEL values) ---------------------------
 
 
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__.removesuffix("Type").lower()
+
+
 def _field(value: Any, key: Any) -> Any:
     """``value[key]``, None when absent (``MapType.get`` raises instead of defaulting)."""
     return dict.get(value, key) if isinstance(value, dict) else None
@@ -101,20 +105,26 @@ def _equal(a: Any, b: Any) -> bool:
         return False
 
 
-def _lookup(value: Any, path: Any) -> Any:
-    """Follow ``path`` ("a.b.0.c" or a list of keys) into maps and lists; None when missing."""
+def _lookup(value: Any, path: Any, *, strict: bool = False) -> Any:
+    """Follow ``path`` ("a.b.0.c" or a list of keys) into maps and lists; None when missing.
+
+    ``strict``: a value of the wrong shape on the way (a string where a map is expected) is an
+    error rather than a missing field, so a rule reading a malformed document fails closed.
+    """
     if isinstance(path, str):
         keys: list[Any] = path.split(".") if path else []
     elif isinstance(path, list):
         keys = list(path)
     else:
-        raise TypeError(f"a path is a string or a list of keys, not {path!r}")
+        raise TypeError(f"a path is a string or a list of keys, not {_type_name(path)}")
     for key in keys:
         if isinstance(value, dict):
             value = _field(value, key)
         elif isinstance(value, list) and (isinstance(key, int) or str(key).isdigit()):
             index = int(key)
             value = value[index] if 0 <= index < len(value) else None
+        elif strict:
+            raise TypeError(f"path {path!r}: {_type_name(value)} value has no field {str(key)!r}")
         else:
             return None
         if value is None:
@@ -123,12 +133,12 @@ def _lookup(value: Any, path: Any) -> Any:
 
 
 def _get(value: Any, path: Any, default: Any) -> Any:
-    found = _lookup(value, path)
+    found = _lookup(value, path, strict=True)
     return default if found is None else found
 
 
 def _present(value: Any, path: Any) -> Any:
-    return celtypes.BoolType(_lookup(value, path) is not None)
+    return celtypes.BoolType(_lookup(value, path, strict=True) is not None)
 
 
 def _pod_template(obj: Any) -> Any:
@@ -195,7 +205,7 @@ def _selects(selector: Any, labels: Any) -> Any:
         elif operator == "DoesNotExist":
             ok = key not in labels
         else:
-            return celpy.CELEvalError(f"selects: unknown matchExpressions operator {operator!r}")
+            return celpy.CELEvalError(f"selects: unknown matchExpressions operator '{operator}'")
         if not ok:
             return celtypes.BoolType(False)
     return celtypes.BoolType(True)
@@ -340,7 +350,9 @@ class _Evaluator(celpy.evaluation.Evaluator):  # type: ignore[misc]
             try:
                 result = combine(result, value)
             except TypeError as exc:
-                result = celpy.CELEvalError(f"{method}(): no such overload", exc.__class__, exc.args)
+                result = celpy.CELEvalError(
+                    f"{method}(): no such overload", exc.__class__, exc.args
+                )
         return result
 
     def _logical(self, tree: Any, operator: str, *, decided_by: bool) -> Any:
@@ -357,10 +369,6 @@ class _Evaluator(celpy.evaluation.Evaluator):  # type: ignore[misc]
                 exc.__class__,
                 exc.args,
             )
-
-
-def _type_name(value: Any) -> str:
-    return "null" if value is None else type(value).__name__.removesuffix("Type").lower()
 
 
 class _Runner(celpy.InterpretedRunner):  # type: ignore[misc]
@@ -586,7 +594,7 @@ class Pack:
         text, error = _evaluate(compiled.message, activation)
         if error is not None:
             return f"{rule.message or rule.description} (message failed: {error})"
-        return str(text)
+        return text if isinstance(text, str) else _plain_repr(text)
 
 
 def _plain_repr(value: Any) -> str:
@@ -640,7 +648,7 @@ def pack_from_data(data: Any, *, source: str = "<pack>") -> Pack:
     if not isinstance(name, str) or not name:
         raise PolicyPackError(f"{source}: `name` must be a non-empty string")
     try:
-        target = PackTarget(data.get("target"))
+        target = PackTarget(str(data.get("target")))
     except ValueError:
         allowed = [t.value for t in PackTarget]
         raise PolicyPackError(f"{source}: `target` must be one of {allowed}") from None
@@ -675,7 +683,7 @@ def _rule(raw: Any, index: int, target: PackTarget, source: str) -> Rule:
     if not isinstance(rule_id, str) or not _ID.match(rule_id):
         raise fail("`id` must be kebab-case (lowercase letters, digits and dashes)")
     try:
-        severity = Severity(raw.get("severity"))
+        severity = Severity(str(raw.get("severity")))
     except ValueError:
         raise fail("`severity` must be error or warning") from None
     texts = {}

@@ -30,14 +30,18 @@ def _templates() -> Environment:
 
 def _readme(ir: IR, all_targets: list[Target]) -> str:
     names = [t.env for t in all_targets]
-    return _templates().get_template("README.md.j2").render(
-        system=ir.system.name,
-        version=ir.system.version,
-        app=all_targets[0].app if all_targets else "app",
-        envs=names,
-        dev="dev" if "dev" in names else (names[0] if names else "dev"),
-        uid=CONTAINER_UID,
-        targets=all_targets,
+    return (
+        _templates()
+        .get_template("README.md.j2")
+        .render(
+            system=ir.system.name,
+            version=ir.system.version,
+            app=all_targets[0].app if all_targets else "app",
+            envs=names,
+            dev="dev" if "dev" in names else (names[0] if names else "dev"),
+            uid=CONTAINER_UID,
+            targets=all_targets,
+        )
     )
 
 

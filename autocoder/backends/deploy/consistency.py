@@ -141,11 +141,11 @@ def check_environment(
         for rule in _get(ingress, "spec", "rules") or []:
             for path in _get(rule, "http", "paths") or []:
                 backend = _get(path, "backend", "service") or {}
-                key = (backend.get("name"), _get(backend, "port", "number"))
-                if key not in service_ports:
+                route = (backend.get("name"), _get(backend, "port", "number"))
+                if route not in service_ports:
                     report(
-                        f"Ingress {_name(ingress)} routes to {key[0]}:{key[1]}, which no Service "
-                        "exposes",
+                        f"Ingress {_name(ingress)} routes to {route[0]}:{route[1]}, which no "
+                        "Service exposes",
                         "the Ingress backend must name the Service and its port",
                     )
 
@@ -181,9 +181,9 @@ def check_environment(
     # Every Secret referenced is declared (by an ExternalSecret), with that key.
     declared: dict[str, set[str]] = {}
     for external in _find(objects, "ExternalSecret"):
-        name = _get(external, "spec", "target", "name") or _name(external)
+        target_name = _get(external, "spec", "target", "name") or _name(external)
         keys = {d.get("secretKey") for d in _get(external, "spec", "data") or []}
-        declared.setdefault(str(name), set()).update(k for k in keys if k)
+        declared.setdefault(str(target_name), set()).update(k for k in keys if k)
     for secret, key in sorted(secret_refs):
         if secret not in declared:
             report(

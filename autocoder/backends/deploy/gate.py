@@ -23,6 +23,7 @@ from autocoder.backends.deploy.model import Target
 from autocoder.backends.deploy.yamlout import load_all
 from autocoder.diagnostics import Code, codes
 from autocoder.output import FileDraft
+from autocoder.policy import Severity
 
 KUSTOMIZE_TIMEOUT = 60
 
@@ -33,6 +34,7 @@ class GateFinding:
     file: str
     message: str
     hint: str = ""
+    warning: bool = False  # a policy rule of severity `warning`: reported, does not fail
 
 
 @dataclass
@@ -43,8 +45,14 @@ class GateReport:
     checked: list[str] = field(default_factory=list)  # one line per check that ran
     skipped: list[str] = field(default_factory=list)  # optional checks that could not run
 
-    def add(self, code: Code, file: str, message: str, hint: str = "") -> None:
-        self.findings.append(GateFinding(code, file, message, hint))
+    def add(
+        self, code: Code, file: str, message: str, hint: str = "", *, warning: bool = False
+    ) -> None:
+        self.findings.append(GateFinding(code, file, message, hint, warning))
+
+    @property
+    def failed(self) -> bool:
+        return any(not f.warning for f in self.findings)
 
 
 def _validate_and_police(
@@ -70,6 +78,7 @@ def _validate_and_police(
             f"environment {target.env!r}: {violation.subject}: [{violation.rule.id}] "
             f"{violation.message}",
             violation.rule.hint,
+            warning=violation.rule.severity == Severity.WARNING,
         )
 
 
@@ -91,6 +100,15 @@ def check_package(
             "deploy/kubernetes",
             f"kubernetes-validate is not installed ({exc}); the manifests were not checked",
         )
+        return report
+
+    from autocoder.policy import PolicyPackError, dockerfile_pack, kubernetes_pack
+
+    try:
+        kubernetes_pack()
+        dockerfile_pack()
+    except PolicyPackError as exc:
+        report.add(codes.POLICY_PACK_INVALID, "policies", str(exc))
         return report
 
     rendered = {t.env: kubernetes.objects(t) for t in targets}
@@ -146,6 +164,7 @@ def _check_dockerfile(report: GateReport, files: dict[str, bytes]) -> None:
             path,
             f"{violation.subject}: [{violation.rule.id}] {violation.message}",
             violation.rule.hint,
+            warning=violation.rule.severity == Severity.WARNING,
         )
     report.checked.append("Dockerfile: policy pack")
 

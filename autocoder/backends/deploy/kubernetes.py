@@ -315,11 +315,12 @@ def in_cluster(host: str) -> bool:
         pass
     else:
         return False
-    return (
-        "." not in host
-        or host.count(".") == 1
-        or host.endswith((".svc", ".svc.cluster.local", ".cluster.local"))
-    )
+    return "." not in host or host.endswith((".svc", ".svc.cluster.local", ".cluster.local"))
+
+
+def ambiguous(host: str) -> bool:
+    """``name.namespace`` and ``example.com`` look alike: either a Service or a public host."""
+    return host.count(".") == 1 and not in_cluster(host)
 
 
 def _namespace_peer(name: str) -> Obj:
@@ -327,11 +328,11 @@ def _namespace_peer(name: str) -> Obj:
 
 
 def egress_peers(egress: Egress) -> list[Obj]:
-    """Where an egress may go. With no known host (a URL kept in a secret) the destination may
-    be a Service or outside the cluster, so both are allowed."""
+    """Where an egress may go. With no known host (a URL kept in a secret), or a two-label host
+    that may be ``service.namespace`` or a public domain, both are allowed."""
     any_namespace: Obj = {"namespaceSelector": {}}
     outside: Obj = {"ipBlock": {"cidr": ANYWHERE, "except": [METADATA_CIDR]}}
-    if egress.host is None:
+    if egress.host is None or ambiguous(egress.host):
         return [any_namespace, outside]
     return [any_namespace] if in_cluster(egress.host) else [outside]
 

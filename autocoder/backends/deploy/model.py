@@ -225,14 +225,14 @@ def target(env: Environment, ir: IR) -> Target:
         secrets.append(SecretEnv("DATABASE_URL", secret, key))
     if env.broker is not None:
         secrets.append(SecretEnv("BROKER_URL", env.broker.url.secret, env.broker.url.key))
-    for s in env.secrets:
-        secrets.append(SecretEnv(s.env, s.ref.secret, s.ref.key))
-    implied = []
+    for declared in env.secrets:
+        secrets.append(SecretEnv(declared.env, declared.ref.secret, declared.ref.key))
+    implied: list[SecretEnv] = []
     credential = AUTH_CREDENTIALS.get(ir.policy.security.auth)
-    if credential and not any(s.env in (credential[0], f"{credential[0]}_FILE") for s in secrets):
-        secret = SecretEnv(credential[0], dns_label(f"{app}-{env.name}-auth"), credential[1])
-        secrets.append(secret)
-        implied.append(secret)
+    if credential and not any(e.env in (credential[0], f"{credential[0]}_FILE") for e in secrets):
+        conventional = SecretEnv(credential[0], dns_label(f"{app}-{env.name}-auth"), credential[1])
+        secrets.append(conventional)
+        implied.append(conventional)
     stores = [c.name for c in ir.components if c.kind == "store"]
     engines = sorted({_engine(env, store) for store in stores})
     # With no PostgreSQL database the service keeps its data in an SQLite file (even with no

@@ -69,6 +69,7 @@ def _comment(header: str) -> str:
 
 
 def load_all(text: str) -> list[Any]:
-    """Parse YAML documents back into plain data (for gates and tests)."""
-    yaml = YAML(typ="safe", pure=True)
+    """Parse YAML documents back into plain data (for gates and tests), with libyaml when
+    ruamel.yaml.clib is installed: it reads YAML 1.1, as kubectl and helm do."""
+    yaml = YAML(typ="safe")
     return [doc for doc in yaml.load_all(text) if doc is not None]

@@ -406,16 +406,19 @@ def test_network_policies(systems: dict[str, list[Target]], name: str) -> None:
 
 
 def test_egress_destinations() -> None:
-    for host in ("db", "db.data", "db.data.svc", "otel.observability.svc.cluster.local"):
+    for host in ("db", "db.data.svc", "otel.observability.svc.cluster.local"):
         assert in_cluster(host), host
     for host in ("api.courier.example", "127.0.0.1", "10.0.0.7", "wms.eu.acme.example"):
         assert not in_cluster(host), host
     outside = egress_peers(Egress("webhook", 443, "api.courier.example"))
     assert outside == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]
-    assert egress_peers(Egress("otel", 4317, "otel-collector.observability")) == [
+    assert egress_peers(Egress("otel", 4317, "otel.observability.svc")) == [
         {"namespaceSelector": {}}
     ]
-    # A URL kept in a secret may point into the cluster or out of it.
+    # `name.namespace` and `example.com` look alike, and a URL kept in a secret may point
+    # anywhere: both are allowed into the cluster and out of it.
+    for host in ("otel-collector.observability", "example.com"):
+        assert egress_peers(Egress("otel", 4317, host)) == [{"namespaceSelector": {}}, *outside]
     assert egress_peers(Egress("database", 5432)) == [{"namespaceSelector": {}}, *outside]
 
 
