@@ -4,6 +4,7 @@ Helm), gated by ``gate.check_package`` before anything is written."""
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -28,6 +29,33 @@ def _templates() -> Environment:
     )
 
 
+def _section(t: Target) -> dict[str, Any]:
+    """One environment in deploy/README.md: a title and its bullet lines."""
+    scale = f"{t.replicas} replica(s)"
+    if t.autoscaling:
+        a = t.autoscaling
+        scale += f", autoscaled {a.min_replicas}-{a.max_replicas} at {a.target_cpu_percent}% CPU"
+    lines = [f"- image `{t.image}`, port {t.port}, {scale}"]
+    if t.ingress:
+        tls = f" with TLS from Secret `{t.ingress.tls.secret_name}`" if t.ingress.tls else ""
+        lines.append(f"- Ingress `{t.ingress.host}`{tls}")
+    if t.secrets:
+        lines.append("- Secrets (by reference, through ExternalSecret; never in these files):")
+        for s in t.secrets:
+            how = f"file `{s.file_path}` (`{s.file_env}`)" if s.as_file else f"`{s.env}`"
+            implied = (
+                " (implied by the auth scheme: declare it in deployment.yaml)"
+                if s in t.implied_secrets
+                else ""
+            )
+            lines.append(f"  - {how} <- Secret `{s.secret}`, key `{s.key}`{implied}")
+    if t.egress:
+        allowed = ", ".join(f"{e.purpose} {e.host or 'any address'}:{e.port}" for e in t.egress)
+        lines.append(f"- Egress allowed: {allowed}")
+    title = f"{t.env}: {t.description}" if t.description else t.env
+    return {"title": title, "lines": lines}
+
+
 def _readme(ir: IR, all_targets: list[Target]) -> str:
     names = [t.env for t in all_targets]
     return (
@@ -40,7 +68,7 @@ def _readme(ir: IR, all_targets: list[Target]) -> str:
             envs=names,
             dev="dev" if "dev" in names else (names[0] if names else "dev"),
             uid=CONTAINER_UID,
-            targets=all_targets,
+            sections=[_section(t) for t in all_targets],
         )
     )
 

@@ -3,8 +3,9 @@
 Reads what was generated (the service's files, the Dockerfile, each environment's rendered
 manifests, and the Helm rendering when there is one) and checks that the layers fit together:
 probes hit routes the service serves, every port on the way from the Ingress to the server is
-the same, every environment variable the service needs is provided, every Secret a manifest
-references is declared, and embedded SQLite never sits behind more than one replica.
+the same, every environment variable the service needs is provided (``<NAME>_FILE`` by a
+mounted Secret file), every Secret a manifest references is declared, and embedded SQLite never
+sits behind more than one replica.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from autocoder.backends.deploy.model import (
     DATA_DIR,
     LIVENESS_PATH,
     READINESS_PATH,
+    SECRETS_DIR,
     SERVICE_ENV_VARS,
     Target,
 )
@@ -90,9 +92,11 @@ def check_environment(
         report(f"the Deployment has no container named {target.app!r}", "regenerate the package")
         return found
     ports = {p.get("name"): p.get("containerPort") for p in app.get("ports") or []}
-    env_names, secret_refs, config_maps = _container_env(app)
+    env_names, env_refs, config_maps = _container_env(app)
     config = _config_data(objects, config_maps)
     env_names |= set(config)
+    declared = _declared_secrets(objects)
+    mounted = _mounted_files(app, pod, declared)
 
     # Ports: the server listens on PORT; the container, probes, Service and Ingress follow it.
     listen = config.get("PORT") or _literal_env(app, "PORT")
@@ -149,6 +153,22 @@ def check_environment(
                         "the Ingress backend must name the Service and its port",
                     )
 
+    # A secret given as a file: <NAME>_FILE is a literal path that a Secret volume mounted in
+    # the container provides.
+    secret_refs: set[tuple[str, str | None]] = {*env_refs, *_volume_secrets(pod)}
+    for item in app.get("env") or []:
+        name, path = str(item.get("name")), item.get("value")
+        if not name.endswith("_FILE") or path is None:
+            continue
+        if path in mounted:
+            secret_refs.add(mounted[path])
+        else:
+            report(
+                f"the container reads {name}={path!r}, but no Secret volume mounted in the "
+                "container provides that file",
+                f"mount the Secret (a projected volume) read-only at {SECRETS_DIR}",
+            )
+
     # Environment variables the service needs.
     needed = {"AUTOCODER_ENV", "HOST", "PORT"}
     if "postgresql" in target.engines:
@@ -178,19 +198,15 @@ def check_environment(
             "remove the variable or declare it in deployment.yaml",
         )
 
-    # Every Secret referenced is declared (by an ExternalSecret), with that key.
-    declared: dict[str, set[str]] = {}
-    for external in _find(objects, "ExternalSecret"):
-        target_name = _get(external, "spec", "target", "name") or _name(external)
-        keys = {d.get("secretKey") for d in _get(external, "spec", "data") or []}
-        declared.setdefault(str(target_name), set()).update(k for k in keys if k)
-    for secret, key in sorted(secret_refs):
+    # Every Secret referenced (env secretKeyRef, secret and projected volumes) is declared by an
+    # ExternalSecret, with that key.
+    for secret, key in sorted(secret_refs, key=lambda ref: (ref[0], ref[1] or "")):
         if secret not in declared:
             report(
                 f"the container reads Secret {secret!r}, which no ExternalSecret declares",
                 "every Secret comes from an ExternalSecret of the same environment",
             )
-        elif key not in declared[secret]:
+        elif key is not None and key not in declared[secret]:
             report(
                 f"the container reads key {key!r} of Secret {secret!r}, which its "
                 "ExternalSecret does not provide",
@@ -324,6 +340,61 @@ def _container_env(container: dict[str, Any]) -> tuple[set[str], set[tuple[str, 
         if _get(source, "configMapRef", "name")
     ]
     return names, secrets, maps
+
+
+def _declared_secrets(objects: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Secret name -> keys, as the ExternalSecrets make them."""
+    declared: dict[str, set[str]] = {}
+    for external in _find(objects, "ExternalSecret"):
+        target_name = _get(external, "spec", "target", "name") or _name(external)
+        keys = {d.get("secretKey") for d in _get(external, "spec", "data") or []}
+        declared.setdefault(str(target_name), set()).update(str(k) for k in keys if k)
+    return declared
+
+
+def _secret_sources(volume: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]] | None]]:
+    """(Secret name, items or None for every key) of a secret or projected volume."""
+    if isinstance(volume.get("secret"), dict):
+        return [(str(volume["secret"].get("secretName")), volume["secret"].get("items"))]
+    sources = _get(volume, "projected", "sources") or []
+    return [
+        (str(_get(s, "secret", "name")), _get(s, "secret", "items"))
+        for s in sources
+        if isinstance(s.get("secret"), dict)
+    ]
+
+
+def _volume_secrets(pod: dict[str, Any]) -> set[tuple[str, str | None]]:
+    """(Secret, key) pairs the pod's volumes read; key None when a volume takes every key."""
+    refs: set[tuple[str, str | None]] = set()
+    for volume in pod.get("volumes") or []:
+        for secret, items in _secret_sources(volume):
+            if items is None:
+                refs.add((secret, None))
+            refs |= {(secret, str(item.get("key"))) for item in items or []}
+    return refs
+
+
+def _mounted_files(
+    container: dict[str, Any], pod: dict[str, Any], declared: dict[str, set[str]]
+) -> dict[str, tuple[str, str | None]]:
+    """Path in the container -> (Secret, key) of every file a mounted Secret volume provides."""
+    volumes = {v.get("name"): v for v in pod.get("volumes") or []}
+    files: dict[str, tuple[str, str | None]] = {}
+    for mount in container.get("volumeMounts") or []:
+        in_volume: dict[str, tuple[str, str | None]] = {}
+        for secret, items in _secret_sources(volumes.get(mount.get("name")) or {}):
+            if items is None:  # every key of the Secret, each a file of that name
+                items = [{"key": k, "path": k} for k in sorted(declared.get(secret, ()))]
+            for item in items:
+                in_volume[str(item.get("path"))] = (secret, str(item.get("key")))
+        root = str(mount.get("mountPath", "")).rstrip("/")
+        if mount.get("subPath"):
+            if mount["subPath"] in in_volume:
+                files[root] = in_volume[mount["subPath"]]
+            continue
+        files.update({f"{root}/{path}": ref for path, ref in in_volume.items()})
+    return files
 
 
 def _config_data(objects: list[dict[str, Any]], names: list[str]) -> dict[str, str]:

@@ -28,9 +28,12 @@ from autocoder.backends.deploy.model import (
     CONTAINER_UID,
     DEFAULT_LIMITS,
     DEFAULT_REQUESTS,
+    FILE_SECRETS,
     LIVENESS_PATH,
     READINESS_PATH,
+    SECRETS_DIR,
     Egress,
+    SecretEnv,
     Target,
     dns_label,
 )
@@ -94,8 +97,10 @@ VALUE_NOTES = {
     "logLevel": "debug, info, warning or error.",
     "config": "Plain environment variables of the service (the ConfigMap). AUTOCODER_ENV, HOST,\n"
     "PORT and LOG_LEVEL come from `environment`, `port` and `logLevel`.",
-    "secrets": "Environment variables read from Secrets: [{env, secret, key}]. Each Secret is\n"
-    "made by an ExternalSecret from the secret store; the chart never holds a credential.",
+    "secrets": "Variables read from Secrets: [{env, secret, key, asFile}]. Each Secret is made\n"
+    "by an ExternalSecret from the secret store; the chart never holds a credential.\n"
+    f"With `asFile` the value is a read-only file in {SECRETS_DIR} and the container gets\n"
+    "`<env>_FILE`, its path.",
     "resources": "Requests and limits of the container.",
     "probes": "Probe timings; the paths are the service's own routes and cannot change.",
     "autoscaling": "A HorizontalPodAutoscaler on CPU; replaces replicaCount when enabled.",
@@ -271,7 +276,7 @@ def env_values(t: Target) -> dict[str, Any]:
     values["port"] = t.port
     values["logLevel"] = t.config.get("LOG_LEVEL", "info")
     values["config"] = {k: v for k, v in t.config.items() if k not in DEDICATED_CONFIG}
-    values["secrets"] = [{"env": s.env, "secret": s.secret, "key": s.key} for s in t.secrets]
+    values["secrets"] = [_secret_value(s) for s in t.secrets]
     values["resources"] = {"requests": dict(t.requests), "limits": dict(t.limits)}
     if t.autoscaling is not None:
         values["autoscaling"] = {
@@ -302,6 +307,13 @@ def env_values(t: Target) -> dict[str, Any]:
     values["networkPolicy"]["egress"] = egress_rules(t.egress)
     values["dataVolume"]["enabled"] = t.sqlite
     return values
+
+
+def _secret_value(secret: SecretEnv) -> dict[str, Any]:
+    value: dict[str, Any] = {"env": secret.env, "secret": secret.secret, "key": secret.key}
+    if secret.as_file:
+        value["asFile"] = True
+    return value
 
 
 def egress_rules(egress: list[Egress]) -> list[dict[str, Any]]:
@@ -389,6 +401,27 @@ def _integer(minimum: int, maximum: int | None = None) -> dict[str, Any]:
     return schema
 
 
+def _secret_item() -> dict[str, Any]:
+    """One secret reference; only variables the service also reads as ``<env>_FILE`` may be
+    mounted as a file."""
+    as_file = {
+        "type": "boolean",
+        "description": f"Mount the value as a file in {SECRETS_DIR}; set <env>_FILE to its path.",
+    }
+    item = _object(
+        {
+            "env": _string(_ENV_NAME),
+            "secret": _string(_DNS_SUBDOMAIN),
+            "key": _string(_KEY_NAME),
+            "asFile": as_file,
+        },
+        required=["env", "secret", "key"],
+    )
+    item["if"] = {"properties": {"asFile": {"const": True}}, "required": ["asFile"]}
+    item["then"] = {"properties": {"env": {"enum": sorted(FILE_SECRETS)}}}
+    return item
+
+
 def _has_env(name: str) -> dict[str, Any]:
     """An array of secret references holds one for variable ``name``."""
     return {
@@ -416,13 +449,7 @@ def values_schema(targets: list[Target], ir: IR) -> dict[str, Any]:
         "type": "array",
         "description": "Environment variables read from Kubernetes Secrets (by reference only).",
         "uniqueItems": True,
-        "items": _object(
-            {
-                "env": _string(_ENV_NAME),
-                "secret": _string(_DNS_SUBDOMAIN),
-                "key": _string(_KEY_NAME),
-            }
-        ),
+        "items": _secret_item(),
     }
     if required_secrets:
         secrets["allOf"] = [_has_env(name) for name in required_secrets]

@@ -3,7 +3,9 @@ renders, built from a ``Target`` only.
 
 The service never calls the Kubernetes API, so there is no Role or RoleBinding and its
 ServiceAccount token is not mounted. Secrets are only referenced: an ExternalSecret per Secret
-name makes the Secret in the cluster from the secret store.
+name makes the Secret in the cluster from the secret store. Secrets the service can read from a
+file are mounted read-only under SECRETS_DIR (``<NAME>_FILE`` holds the path); the others are
+``secretKeyRef`` environment variables.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from autocoder.backends.deploy.model import (
     LIVENESS_PATH,
     METRICS_PATH,
     READINESS_PATH,
+    SECRETS_DIR,
     TMP_DIR,
     Egress,
     Target,
@@ -42,6 +45,8 @@ ANYWHERE = "0.0.0.0/0"
 METADATA_CIDR = "169.254.169.254/32"
 INGRESS_NAMESPACES = {"nginx": "ingress-nginx", "traefik": "traefik"}
 CONFIG_CHECKSUM = "checksum/config"
+SECRETS_VOLUME = "secrets"
+SECRET_FILE_MODE = 0o440  # readable through the pod's fsGroup, writable by nobody
 
 
 def config_map_name(target: Target) -> str:
@@ -124,10 +129,46 @@ def _probe(path: str, *, period: int, failures: int) -> Obj:
     }
 
 
+def _env(target: Target) -> list[Obj]:
+    """One variable per secret, in the target's order: a file path or a secretKeyRef."""
+    return [
+        {"name": s.file_env, "value": s.file_path}
+        if s.as_file
+        else {"name": s.env, "valueFrom": {"secretKeyRef": {"name": s.secret, "key": s.key}}}
+        for s in target.secrets
+    ]
+
+
+def secret_files_volume(target: Target) -> Obj | None:
+    """The projected volume mounted at SECRETS_DIR: one source per Secret, by name, each file
+    named after the variable it replaces."""
+    files: dict[str, dict[str, str]] = {}  # secret -> file name -> key
+    for s in target.secrets:
+        if s.as_file:
+            files.setdefault(s.secret, {})[s.file_path.rsplit("/", 1)[-1]] = s.key
+    if not files:
+        return None
+    sources = [
+        {
+            "secret": {
+                "name": name,
+                "items": [{"key": key, "path": path} for path, key in sorted(files[name].items())],
+            }
+        }
+        for name in sorted(files)
+    ]
+    return {
+        "name": SECRETS_VOLUME,
+        "projected": {"defaultMode": SECRET_FILE_MODE, "sources": sources},
+    }
+
+
 def _container(target: Target) -> Obj:
-    mounts = [{"name": "tmp", "mountPath": TMP_DIR}]
+    mounts: list[Obj] = [{"name": "tmp", "mountPath": TMP_DIR}]
     if target.sqlite:
         mounts.append({"name": "data", "mountPath": DATA_DIR})
+    if secret_files_volume(target) is not None:
+        mounts.append({"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True})
     container: Obj = {
         "name": target.app,
         "image": target.image,
@@ -136,10 +177,7 @@ def _container(target: Target) -> Obj:
         "envFrom": [{"configMapRef": {"name": config_map_name(target)}}],
     }
     if target.secrets:
-        container["env"] = [
-            {"name": s.env, "valueFrom": {"secretKeyRef": {"name": s.secret, "key": s.key}}}
-            for s in target.secrets
-        ]
+        container["env"] = _env(target)
     container.update(
         {
             "resources": {"requests": dict(target.requests), "limits": dict(target.limits)},
@@ -199,6 +237,9 @@ def deployment(target: Target) -> Obj:
     volumes: list[Obj] = [{"name": "tmp", "emptyDir": {}}]
     if target.sqlite:
         volumes.append({"name": "data", "emptyDir": {}})
+    files = secret_files_volume(target)
+    if files is not None:
+        volumes.append(files)
     pod: Obj = {
         "serviceAccountName": target.app,
         "automountServiceAccountToken": False,

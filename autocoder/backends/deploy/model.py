@@ -63,6 +63,11 @@ SERVICE_ENV_VARS = (
 # The credential each auth scheme needs: (environment variable, conventional secret key).
 AUTH_CREDENTIALS = {"api_key": ("API_KEYS", "api-keys"), "bearer": ("JWT_SECRET", "jwt-secret")}
 
+# Secrets the service also reads from a file (``<NAME>_FILE``): mounted as files, never put in
+# the environment, where crash dumps, ``/proc/<pid>/environ`` and child processes would see them.
+FILE_SECRETS = frozenset({"DATABASE_URL", "API_KEYS", "JWT_SECRET"})
+SECRETS_DIR = "/run/secrets"
+
 _DNS_LABEL = re.compile(r"[^a-z0-9-]+")
 
 
@@ -80,6 +85,20 @@ class SecretEnv:
     env: str  # variable name in the container, e.g. DATABASE_URL
     secret: str  # name of the Kubernetes Secret (made by an ExternalSecret)
     key: str  # key inside that Secret (and property of the remote secret)
+
+    @property
+    def as_file(self) -> bool:
+        """Mounted as a file under SECRETS_DIR; the container gets ``<env>_FILE`` instead."""
+        return self.env in FILE_SECRETS
+
+    @property
+    def file_env(self) -> str:
+        return f"{self.env}_FILE"
+
+    @property
+    def file_path(self) -> str:
+        """``DATABASE_URL`` -> ``/run/secrets/database-url``."""
+        return f"{SECRETS_DIR}/{self.env.lower().replace('_', '-')}"
 
 
 @dataclass(frozen=True)
@@ -111,7 +130,7 @@ class Target:
     limits: dict[str, str]
     ingress: Ingress | None
     config: dict[str, str]  # plain environment variables (a ConfigMap)
-    secrets: list[SecretEnv]  # secret environment variables (secretKeyRef)
+    secrets: list[SecretEnv]  # from Secrets: files (as_file) or env vars (secretKeyRef)
     sqlite: bool  # some store is embedded SQLite: needs a writable DATA_DIR
     engines: list[str]  # database engines in use ("sqlite", "postgresql")
     broker: Broker | None

@@ -72,12 +72,12 @@ def _ingress_backend(objects: list[Obj]) -> None:
 
 def _missing_database_url(objects: list[Obj]) -> None:
     c = container(objects)
-    c["env"] = [e for e in c["env"] if e["name"] != "DATABASE_URL"]
+    c["env"] = [e for e in c["env"] if e["name"] not in ("DATABASE_URL", "DATABASE_URL_FILE")]
 
 
 def _missing_api_keys(objects: list[Obj]) -> None:
     c = container(objects)
-    c["env"] = [e for e in c["env"] if e["name"] != "API_KEYS"]
+    c["env"] = [e for e in c["env"] if e["name"] not in ("API_KEYS", "API_KEYS_FILE")]
 
 
 def _undeclared_secret(objects: list[Obj]) -> None:
@@ -97,6 +97,27 @@ def _port_config(objects: list[Obj]) -> None:
     config["data"]["PORT"] = "8000"
 
 
+def _file_env_elsewhere(objects: list[Obj]) -> None:
+    (item,) = [e for e in container(objects)["env"] if e["name"] == "API_KEYS_FILE"]
+    item["value"] = "/run/secrets/api-key"
+
+
+def _secrets_not_mounted(objects: list[Obj]) -> None:
+    c = container(objects)
+    c["volumeMounts"] = [m for m in c["volumeMounts"] if m["mountPath"] != "/run/secrets"]
+
+
+def _file_from_a_missing_key(objects: list[Obj]) -> None:
+    volume = next(v for v in pod(objects)["volumes"] if "projected" in v)
+    source = next(s["secret"] for s in volume["projected"]["sources"])
+    source["items"][0]["key"] = "password"
+
+
+def pod(objects: list[Obj]) -> Obj:
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    return deployment["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+
+
 BREAKS: dict[str, tuple[Callable[[list[Obj]], None], str]] = {
     "probe on a route the service does not serve": (_probe_path, "does not serve"),
     "container port other than the server's": (_container_port, "containerPort"),
@@ -107,6 +128,12 @@ BREAKS: dict[str, tuple[Callable[[list[Obj]], None], str]] = {
     "Secret without an ExternalSecret": (_undeclared_secret, "no ExternalSecret declares"),
     "a variable nobody defines": (_unknown_env, "FEATURE_FLAGS"),
     "PORT other than the environment's port": (_port_config, "listens on PORT"),
+    "a secret file at a path nothing mounts": (_file_env_elsewhere, "provides that file"),
+    "the secret files volume not mounted": (_secrets_not_mounted, "provides that file"),
+    "a secret file from a key no ExternalSecret makes": (
+        _file_from_a_missing_key,
+        "key 'password' of Secret",
+    ),
 }
 
 

@@ -32,7 +32,7 @@ from autocoder.backends.deploy.helm import (
     merge_values,
 )
 from autocoder.backends.deploy.kubeschema import validate_manifest
-from autocoder.backends.deploy.model import Egress, Target, targets
+from autocoder.backends.deploy.model import SECRETS_DIR, Egress, SecretEnv, Target, targets
 from autocoder.compiler import compile_source
 from autocoder.ir.models import IR, Ingress, Tls
 
@@ -272,6 +272,9 @@ BAD_VALUES = {
     "unknown top-level value": _set("hostNetwork", True),
     "unknown nested value": _set("ingress.paths", ["/"]),
     "secret without key": _set("secrets", [{"env": "API_KEYS", "secret": "s"}]),
+    "file for a variable the service reads only from env": lambda v: v["secrets"].append(
+        {"env": "BROKER_URL", "secret": "s", "key": "url", "asFile": True}
+    ),
     "egress without destination": _set("networkPolicy.egress", [{"port": 443}]),
     "ingress without host": lambda v: v["ingress"].update(enabled=True, host=""),
 }
@@ -425,13 +428,21 @@ def test_rendering_is_hardened(
             assert container[probe]["httpGet"]["path"] == path
             assert container[probe]["httpGet"]["port"] == "http"
         mounts = {m["mountPath"] for m in container["volumeMounts"]}
-        assert mounts == ({"/tmp", "/app/data"} if t.sqlite else {"/tmp"})
+        files = any(s.as_file for s in t.secrets)
+        assert mounts == {"/tmp"} | ({"/app/data"} if t.sqlite else set()) | (
+            {SECRETS_DIR} if files else set()
+        )
         (config,) = by_kind(objects, "ConfigMap")
         assert config["data"] == t.config
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["checksum/config"] == kubernetes.config_checksum(t.config)
-        env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container.get("env", [])}
-        assert env == {s.env: {"name": s.secret, "key": s.key} for s in t.secrets}
+        env = {e["name"]: e.get("value") or e["valueFrom"] for e in container.get("env", [])}
+        assert env == {
+            (s.file_env if s.as_file else s.env): (
+                s.file_path if s.as_file else {"secretKeyRef": {"name": s.secret, "key": s.key}}
+            )
+            for s in t.secrets
+        }
 
         policies = {o["metadata"]["name"]: o["spec"] for o in by_kind(objects, "NetworkPolicy")}
         assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
@@ -469,6 +480,15 @@ CHANGED_TARGETS: dict[str, Callable[[Target], Target]] = {
     ),
     "more config": lambda t: dataclasses.replace(
         t, config={**t.config, "OTEL_SERVICE_NAME": "x", "FEATURE_FLAGS": "a,b"}
+    ),
+    "secret files from one Secret, beside variables": lambda t: dataclasses.replace(
+        t,
+        secrets=[
+            SecretEnv("JWT_SECRET", "shared", "jwt"),
+            SecretEnv("PAYMENT_TOKEN", "payments", "token"),
+            SecretEnv("API_KEYS", "shared", "api-keys"),
+            SecretEnv("DATABASE_URL", "db", "url"),
+        ],
     ),
 }
 

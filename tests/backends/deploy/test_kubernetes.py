@@ -32,6 +32,7 @@ from autocoder.backends.deploy.model import (
     DATA_DIR,
     LIVENESS_PATH,
     READINESS_PATH,
+    SECRETS_DIR,
     TMP_DIR,
     Egress,
     Target,
@@ -222,9 +223,40 @@ def test_probes_ports_image_and_environment(systems: dict[str, list[Target]], na
         assert container["imagePullPolicy"] == target.pull_policy
         assert container["envFrom"] == [{"configMapRef": {"name": f"{target.app}-config"}}]
         assert only(objs, "ConfigMap")["data"] == target.config
-        env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container.get("env", [])}
-        assert env == {s.env: {"name": s.secret, "key": s.key} for s in target.secrets}
-        assert all(set(e) == {"name", "valueFrom"} for e in container.get("env", []))
+        # Secrets the service reads from a file are paths; the others are secretKeyRefs.
+        env = {e["name"]: e.get("value") or e["valueFrom"] for e in container.get("env", [])}
+        assert env == {
+            (s.file_env if s.as_file else s.env): (
+                s.file_path if s.as_file else {"secretKeyRef": {"name": s.secret, "key": s.key}}
+            )
+            for s in target.secrets
+        }
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_secrets_are_read_only_files(systems: dict[str, list[Target]], name: str) -> None:
+    for target in systems[name]:
+        pod = pod_of(objects(target))
+        (container,) = pod["containers"]
+        files = [s for s in target.secrets if s.as_file]
+        assert files, target.env  # every example has API keys at least
+        assert {"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True} in container[
+            "volumeMounts"
+        ]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "secrets"]
+        assert volume["projected"]["defaultMode"] == 0o440
+        sources = [source["secret"] for source in volume["projected"]["sources"]]
+        assert [source["name"] for source in sources] == sorted({s.secret for s in files})
+        provided = {
+            f"{SECRETS_DIR}/{item['path']}": (source["name"], item["key"])
+            for source in sources
+            for item in source["items"]
+        }
+        assert provided == {s.file_path: (s.secret, s.key) for s in files}
+        literal = {e["name"] for e in container["env"] if "value" in e}
+        assert literal == {s.file_env for s in files}
+        refs = {e["name"] for e in container["env"] if "valueFrom" in e}
+        assert refs == {s.env for s in target.secrets if not s.as_file}
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -60,6 +60,24 @@ autocoder.dev/environment: {{ .Values.environment | quote }}
 {{- toYaml $byName -}}
 {{- end -}}
 
+{{/* File name under /run/secrets of a secret mounted as a file: DATABASE_URL -> database-url. */}}
+{{- define "autocoder.secretFile" -}}
+{{- .env | lower | replace "_" "-" -}}
+{{- end -}}
+
+{{/* Secret name -> file name -> key, from the .Values.secrets mounted as files. */}}
+{{- define "autocoder.secretFiles" -}}
+{{- $byName := dict -}}
+{{- range .Values.secrets -}}
+{{- if .asFile -}}
+{{- $files := get $byName .secret | default dict -}}
+{{- $_ := set $files (include "autocoder.secretFile" .) .key -}}
+{{- $_ := set $byName .secret $files -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $byName -}}
+{{- end -}}
+
 {{/* Probe timing fields (everything but the path). */}}
 {{- define "autocoder.probeTiming" -}}
 {{- toYaml (omit . "path") -}}
