@@ -21,6 +21,16 @@ def require_service(host: str, port: int, name: str) -> None:
         pytest.skip(message)
 
 
+def require_tool(name: str, found: bool, why: str) -> None:
+    """Skip when a tool is missing, unless AUTOCODER_REQUIRE_TOOLS=1 (then fail)."""
+    if found:
+        return
+    message = f"{name} is not available: {why}"
+    if os.environ.get("AUTOCODER_REQUIRE_TOOLS") == "1":
+        pytest.fail(message + "; AUTOCODER_REQUIRE_TOOLS=1 forbids skipping")
+    pytest.skip(message)
+
+
 def document_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every path (tuple of keys and indexes) into a JSON-like document, the root first."""
     out = [prefix]

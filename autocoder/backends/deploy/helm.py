@@ -24,7 +24,6 @@ from ruamel.yaml.error import YAMLError
 from autocoder.backends.deploy import kubernetes, yamlout
 from autocoder.backends.deploy.model import (
     AUTH_CREDENTIALS,
-    CONTAINER_GID,
     CONTAINER_UID,
     DEFAULT_LIMITS,
     DEFAULT_REQUESTS,
@@ -53,21 +52,6 @@ DEDICATED_CONFIG = ("AUTOCODER_ENV", "HOST", "PORT", "LOG_LEVEL")
 # Variables that carry credentials: never plain config, always a secret reference.
 SECRET_ONLY_ENV = ("API_KEYS", "BROKER_URL", "DATABASE_URL", "JWT_SECRET")
 
-POD_SECURITY_CONTEXT: dict[str, Any] = {
-    "runAsNonRoot": True,
-    "runAsUser": CONTAINER_UID,
-    "runAsGroup": CONTAINER_GID,
-    "fsGroup": CONTAINER_GID,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "privileged": False,
-    "runAsNonRoot": True,
-    "runAsUser": CONTAINER_UID,
-    "capabilities": {"drop": ["ALL"]},
-}
 PROBES: dict[str, dict[str, Any]] = {
     "startup": {
         "path": LIVENESS_PATH,
@@ -259,8 +243,8 @@ def base_values(targets: list[Target]) -> dict[str, Any]:
             "refreshInterval": kubernetes.SECRET_REFRESH,
             "secretStoreRef": dict(kubernetes.SECRET_STORE),
         },
-        "podSecurityContext": copy.deepcopy(POD_SECURITY_CONTEXT),
-        "securityContext": copy.deepcopy(CONTAINER_SECURITY_CONTEXT),
+        "podSecurityContext": copy.deepcopy(kubernetes.POD_SECURITY_CONTEXT),
+        "securityContext": copy.deepcopy(kubernetes.CONTAINER_SECURITY_CONTEXT),
     }
 
 
@@ -568,11 +552,11 @@ def values_schema(targets: list[Target], ir: IR) -> dict[str, Any]:
             }
         ),
         "podSecurityContext": {
-            **_const(POD_SECURITY_CONTEXT),
+            **_const(kubernetes.POD_SECURITY_CONTEXT),
             "description": f"Fixed: the image runs as uid {CONTAINER_UID}.",
         },
         "securityContext": {
-            **_const(CONTAINER_SECURITY_CONTEXT),
+            **_const(kubernetes.CONTAINER_SECURITY_CONTEXT),
             "description": "Fixed: the image needs no privilege and no writable root.",
         },
     }

@@ -10,6 +10,7 @@ file are mounted read-only under SECRETS_DIR (``<NAME>_FILE`` holds the path); t
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import ipaddress
 import json
@@ -46,6 +47,22 @@ METADATA_CIDR = "169.254.169.254/32"
 INGRESS_NAMESPACES = {"nginx": "ingress-nginx", "traefik": "traefik"}
 CONFIG_CHECKSUM = "checksum/config"
 SECRETS_VOLUME = "secrets"
+# The hardening every pod and container gets (the Helm chart pins the same values).
+POD_SECURITY_CONTEXT: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": CONTAINER_UID,
+    "runAsGroup": CONTAINER_GID,
+    "fsGroup": CONTAINER_GID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "privileged": False,
+    "runAsNonRoot": True,
+    "runAsUser": CONTAINER_UID,
+    "capabilities": {"drop": ["ALL"]},
+}
 SECRET_FILE_MODE = 0o440  # readable through the pod's fsGroup, writable by nobody
 
 
@@ -181,14 +198,7 @@ def _container(target: Target) -> Obj:
     container.update(
         {
             "resources": {"requests": dict(target.requests), "limits": dict(target.limits)},
-            "securityContext": {
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "privileged": False,
-                "runAsNonRoot": True,
-                "runAsUser": CONTAINER_UID,
-                "capabilities": {"drop": ["ALL"]},
-            },
+            "securityContext": copy.deepcopy(CONTAINER_SECURITY_CONTEXT),
             # Startup allows a minute for migrations before liveness takes over.
             "startupProbe": _probe(LIVENESS_PATH, period=2, failures=30),
             "livenessProbe": _probe(LIVENESS_PATH, period=10, failures=3),
@@ -245,13 +255,7 @@ def deployment(target: Target) -> Obj:
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": CONTAINER_UID,
-            "runAsGroup": CONTAINER_GID,
-            "fsGroup": CONTAINER_GID,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": copy.deepcopy(POD_SECURITY_CONTEXT),
         "containers": [_container(target)],
         "volumes": volumes,
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests_support import require_tool
 
 from autocoder.backends.deploy import container, hadolint
 from autocoder.backends.deploy.container import (
@@ -44,16 +45,6 @@ HARDENING = {
     "cap_drop": ["ALL"],
     "security_opt": ["no-new-privileges:true"],
 }
-
-
-def require_tool(name: str, found: bool, why: str) -> None:
-    """Skip when a tool is missing, unless AUTOCODER_REQUIRE_TOOLS=1 (then fail)."""
-    if found:
-        return
-    message = f"{name} is not available: {why}"
-    if os.environ.get("AUTOCODER_REQUIRE_TOOLS") == "1":
-        pytest.fail(message + "; AUTOCODER_REQUIRE_TOOLS=1 forbids skipping")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

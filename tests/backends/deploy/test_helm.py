@@ -8,7 +8,6 @@ import copy
 import dataclasses
 import functools
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from tests_support import require_tool
 
 from autocoder.backends.deploy import kubernetes, yamlout
 from autocoder.backends.deploy.helm import (
@@ -100,11 +100,8 @@ def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Chart]:
 def require_helm() -> str:
     """The helm on PATH; skip without one, unless AUTOCODER_REQUIRE_TOOLS=1 (then fail)."""
     helm = shutil.which("helm")
-    if helm is None:
-        message = "helm is not on PATH: the chart was not linted or rendered"
-        if os.environ.get("AUTOCODER_REQUIRE_TOOLS") == "1":
-            pytest.fail(message + "; AUTOCODER_REQUIRE_TOOLS=1 forbids skipping")
-        pytest.skip(message)
+    require_tool("helm", helm is not None, "not on PATH: the chart was not linted or rendered")
+    assert helm is not None
     return helm
 
 

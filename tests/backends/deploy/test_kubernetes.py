@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests_support import require_tool
 
 from autocoder.backends.deploy import kubeschema
 from autocoder.backends.deploy.kubernetes import (
@@ -58,16 +58,6 @@ def systems() -> dict[str, list[Target]]:
         assert result.ir is not None, name
         out[name] = targets(result.ir)
     return out
-
-
-def require_tool(name: str, found: bool, why: str) -> None:
-    """Skip when a tool is missing, unless AUTOCODER_REQUIRE_TOOLS=1 (then fail)."""
-    if found:
-        return
-    message = f"{name} is not available: {why}"
-    if os.environ.get("AUTOCODER_REQUIRE_TOOLS") == "1":
-        pytest.fail(message + "; AUTOCODER_REQUIRE_TOOLS=1 forbids skipping")
-    pytest.skip(message)
 
 
 def only(objs: list[Obj], kind: str) -> Obj:
