@@ -14,8 +14,11 @@ import click
 
 from autocoder import __version__
 from autocoder.cli import service, supply, tasks
+from autocoder.cli import validate as validate_cmd
 from autocoder.cli.exit_codes import ExitCode
+from autocoder.cli.output import info
 from autocoder.diagnostics import DiagnosticSink, codes, render_json, render_text
+from autocoder.validate.findings import TIERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMAT = click.option(
@@ -125,12 +128,85 @@ def generate(source: Path, out: Path, force: bool, fmt: str, sign_key: Path | No
 @OUTPUT
 @click.option("--force", is_flag=True, help="Overwrite generated files even if they were edited.")
 @SIGN_KEY
+@click.option(
+    "--no-validate",
+    "run_validate",
+    is_flag=True,
+    flag_value=False,
+    default=True,
+    help="Do not run the validation tiers after generating.",
+)
 @FORMAT
 @guarded
-def build(source: Path, out: Path, force: bool, fmt: str, sign_key: Path | None) -> int:
-    """Compile the blueprints in SOURCE and generate the service and its deployment package
-    into OUT, in one step."""
-    return service.build_task(source, out, force=force, fmt=fmt, sign_key=sign_key)
+def build(
+    source: Path, out: Path, force: bool, fmt: str, sign_key: Path | None, run_validate: bool
+) -> int:
+    """Compile the blueprints in SOURCE, generate the service and its deployment package into
+    OUT, and validate the result (every tier), in one step."""
+    code = service.build_task(source, out, force=force, fmt=fmt, sign_key=sign_key)
+    if code != ExitCode.OK or not run_validate:
+        if code == ExitCode.OK:
+            info("validation: skipped (--no-validate); `autocoder validate OUT` runs it", fmt)
+        return code
+    return validate_cmd.validate_task(
+        out,
+        tiers=(),
+        skips=(),
+        reason=None,
+        baseline=None,
+        update_baseline=False,
+        cache=True,
+        fmt=fmt,
+    )
+
+
+@cli.command("validate")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option(
+    "--tier",
+    "tiers",
+    multiple=True,
+    metavar="TIER",
+    help=f"Run only these tiers (repeatable): {', '.join(TIERS)}.",
+)
+@click.option(
+    "--skip", "skips", multiple=True, metavar="TIER", help="Skip a tier (needs --reason)."
+)
+@click.option("--reason", help="Why the --skip'ped tiers are skipped (recorded in the report).")
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path),
+    help="Accept the findings whose fingerprints this file lists.",
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="Rewrite --baseline: new when absent, else only the accepted findings still present.",
+)
+@click.option("--no-cache", is_flag=True, help="Run every tier even if its inputs are unchanged.")
+@FORMAT
+@guarded
+def validate_command(
+    out: Path,
+    tiers: tuple[str, ...],
+    skips: tuple[str, ...],
+    reason: str | None,
+    baseline: Path | None,
+    update_baseline: bool,
+    no_cache: bool,
+    fmt: str,
+) -> int:
+    """Run the validation tiers on the generated system in OUT; reports go to OUT/reports/."""
+    return validate_cmd.validate_task(
+        out,
+        tiers=tiers,
+        skips=skips,
+        reason=reason,
+        baseline=baseline,
+        update_baseline=update_baseline,
+        cache=not no_cache,
+        fmt=fmt,
+    )
 
 
 @cli.command()

@@ -210,14 +210,9 @@ def _write_outputs(
 def build_task(
     source: Path, out: Path, *, force: bool, fmt: str, sign_key: Path | None = None
 ) -> int:
-    """``build``: compile + generate. The validation tiers are not part of this version."""
+    """``build``: compile + generate (the command then validates)."""
     code = generate_task(source, out, force=force, fmt=fmt, sign_key=sign_key)
     if code == ExitCode.OK:
-        info(
-            "validation tiers: not implemented in this version; the service's own test suite "
-            f"runs with `cd {display_path(out / SERVICE)} && pytest`",
-            fmt,
-        )
         info(f"next: autocoder run {display_path(out)}", fmt)
     return code
 
