@@ -51,7 +51,7 @@ def validate_task(
         )
         emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
         return ExitCode.USAGE
-    unknown = sorted(set(tiers) | set(skips) - set(TIERS))
+    unknown = sorted((set(tiers) | set(skips)) - set(TIERS))
     if unknown or (skips and not (reason or "").strip()):
         message = (
             f"unknown tier(s) {', '.join(unknown)}; the tiers are {', '.join(TIERS)}"

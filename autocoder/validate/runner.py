@@ -264,7 +264,13 @@ def validate(ctx: ValidateContext, options: Options) -> Report:
             results[tier] = TierResult(tier, Status.SKIPPED, reason=options.skips[tier])
             options.progress(f"{tier}: skipped ({options.skips[tier]})")
             continue
-        keys[tier] = _cache_key(ctx, tier)
+        try:
+            keys[tier] = _cache_key(ctx, tier)
+        except ImportError as exc:  # a tier this installation lacks: fail closed
+            results[tier] = TierResult(
+                tier, Status.FAILED, not_checked=[f"the {tier} tier is not available: {exc}"]
+            )
+            continue
         entry = cache.get(tier) if isinstance(cache, dict) else None
         if isinstance(entry, dict) and entry.get("key") == keys[tier]:
             results[tier] = _from_json(entry["result"])

@@ -38,6 +38,7 @@ from autocoder.backends.deploy.model import (
     Target,
     targets,
 )
+from autocoder.backends.deploy.render import apply_json_patch, render_files
 from autocoder.backends.deploy.yamlout import load_all
 from autocoder.compiler import compile_source
 from autocoder.ir.models import Ingress, Tls
@@ -463,62 +464,6 @@ def test_a_config_change_rolls_the_pods(systems: dict[str, list[Target]]) -> Non
 # -- the kustomize package -----------------------------------------------------------------
 
 
-def apply_patch(doc: Obj, ops: list[Obj]) -> Obj:
-    """A small RFC 6902 applier (add, remove, replace) for checking overlays without kubectl."""
-    doc = copy.deepcopy(doc)
-    for op in ops:
-        *parents, last = [
-            t.replace("~1", "/").replace("~0", "~") for t in op["path"].split("/")[1:]
-        ]
-        node: Any = doc
-        for token in parents:
-            node = node[int(token)] if isinstance(node, list) else node[token]
-        key: Any = int(last) if isinstance(node, list) else last
-        if op["op"] == "remove":
-            del node[key]
-        elif op["op"] == "add" and isinstance(node, list):
-            node.insert(key, op["value"])
-        else:
-            assert op["op"] == "replace" or op["op"] == "add", op
-            assert op["op"] == "add" or key in node or isinstance(node, list), op
-            node[key] = op["value"]
-    return doc
-
-
-def render_in_python(files: dict[str, str], target: Target) -> list[Obj]:
-    """What ``kubectl kustomize overlays/<env>`` does with our files (namespace, images,
-    JSON patches), for the subset of kustomize the package uses."""
-    folder = f"kubernetes/overlays/{target.env}"
-    (overlay,) = load_all(files[f"{folder}/kustomization.yaml"])
-    (base,) = load_all(files["kubernetes/base/kustomization.yaml"])
-    assert overlay["resources"][0] == "../../base"
-    objs = [load_all(files[f"kubernetes/base/{r}"])[0] for r in base["resources"]]
-    objs += [load_all(files[f"{folder}/{r}"])[0] for r in overlay["resources"][1:]]
-    (image,) = overlay["images"]
-    for patch in overlay.get("patches", []):
-        (ops,) = load_all(files[f"{folder}/{patch['path']}"])
-        matched = [
-            i
-            for i, o in enumerate(objs)
-            if (o["kind"], o["metadata"]["name"])
-            == (patch["target"]["kind"], patch["target"]["name"])
-        ]
-        assert len(matched) == 1
-        objs[matched[0]] = apply_patch(objs[matched[0]], ops)
-    for obj in objs:
-        if obj["kind"] not in CLUSTER_SCOPED:
-            obj["metadata"]["namespace"] = overlay["namespace"]
-        for container in (
-            obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
-        ):
-            if container["image"].split(":")[0] == image["name"]:
-                reference = f"{image['newName']}:{image['newTag']}"
-                if "digest" in image:
-                    reference += f"@{image['digest']}"
-                container["image"] = reference
-    return objs
-
-
 def variants(found: list[Target]) -> list[Target]:
     """Extra environments that exercise what the examples do not: a pinned digest, an ingress
     with another controller and no TLS, one replica on PostgreSQL with no service monitor."""
@@ -561,7 +506,7 @@ def test_overlays_render_the_manifests_in_python(
 ) -> None:
     found, files = packages[name]
     for target in found:
-        rendered = render_in_python(files, target)
+        rendered = render_files(files, target.env)
         assert canonical(rendered) == canonical(objects(target)), target.env
 
 
@@ -634,7 +579,7 @@ def test_json_patch() -> None:
         {"op": "add", "path": "/b/f", "value": [1]},
         {"op": "add", "path": "/z", "value": None},
     ]
-    assert apply_patch(old, ops) == new
+    assert apply_json_patch(old, ops) == new
     assert json_patch([1, 2], [1, 2, 3]) == [{"op": "replace", "path": "", "value": [1, 2, 3]}]
     assert json_patch({"x": 1}, {"x": True}) == [{"op": "replace", "path": "/x", "value": True}]
     assert json_patch(old, old) == []
