@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import secrets
@@ -234,20 +235,38 @@ def _requirements(service: Path) -> list[str]:
 
 def ensure_service_python(service: Path, venv_dir: Path) -> Path:
     """A virtual environment with the service's dependencies (created or refreshed when the
-    dependency list changed); returns its interpreter."""
+    dependency list changed); returns its interpreter. Safe to call from several processes at
+    once: they take turns on a lock file beside the environment."""
     requirements = _requirements(service)
     stamp = hashlib.sha256("\n".join(requirements).encode()).hexdigest()
     python = venv_dir / "bin" / "python"
     stamp_file = venv_dir / ".autocoder-requirements"
-    if python.exists() and stamp_file.is_file() and stamp_file.read_text() == stamp:
+    venv_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv_dir.parent / f".{venv_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if python.exists() and stamp_file.is_file() and stamp_file.read_text() == stamp:
+            return python
+        venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+        result = subprocess.run(  # noqa: S603 - the venv's own pip installing the requirements
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                *requirements,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:  # the caller reports pip's own words
+            raise subprocess.CalledProcessError(
+                result.returncode, result.args, output=result.stdout, stderr=result.stderr
+            )
+        stamp_file.write_text(stamp)
         return python
-    venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
-    subprocess.run(  # noqa: S603 - the venv's own pip installing the service's requirements
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
-        check=True,
-    )
-    stamp_file.write_text(stamp)
-    return python
 
 
 def run_task(out: Path, *, port: int | None, environment: str | None, python: str | None) -> int:
