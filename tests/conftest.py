@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Generated services share one virtual environment across tests, workers and runs (it is
+    rebuilt when their requirements change, under a lock); AUTOCODER_SERVICE_VENV overrides."""
+    default = Path(tempfile.gettempdir()) / f"autocoder-service-venv-{getpass.getuser()}"
+    os.environ.setdefault("AUTOCODER_SERVICE_VENV", str(default))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
