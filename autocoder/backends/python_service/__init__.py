@@ -57,7 +57,7 @@ DEPENDENCIES = [
     "cel-python>=0.5,<0.6",
     "pyjwt>=2.8",
 ]
-TEST_DEPENDENCIES = ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"]
+TEST_DEPENDENCIES = ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6", "schemathesis>=4"]
 
 
 LOCK_FILE = "requirements.lock"
