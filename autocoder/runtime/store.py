@@ -19,18 +19,20 @@ import enum
 import json
 import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 __all__ = [
     "Conflict",
@@ -58,6 +60,30 @@ _INT_RANGES: tuple[tuple[type[sa.Integer], int], ...] = (
     (sa.BigInteger, 64),
     (sa.Integer, 32),
 )
+
+
+@asynccontextmanager
+async def connection(engine: AsyncEngine, *, begin: bool = False) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection (in a transaction with ``begin``) that goes back to the pool even
+    when the caller is cancelled (a timeout capability): acquiring and releasing are shielded,
+    so a cancelled operation rolls back instead of leaking its connection.
+
+    On SQLite the whole operation is shielded: its statements run in a worker thread that a
+    cancellation cannot stop, and an abandoned transaction would keep the database's write
+    lock. The operation finishes (in milliseconds) and the caller's timeout takes effect right
+    after, so a timed-out write may have been committed: retries rely on idempotency keys."""
+    with anyio.CancelScope(shield=engine.dialect.name == "sqlite"):
+        with anyio.CancelScope(shield=True):
+            conn = await engine.connect()
+        try:
+            if begin:
+                async with conn.begin():
+                    yield conn
+            else:
+                yield conn
+        finally:
+            with anyio.CancelScope(shield=True):
+                await conn.close()
 
 
 class StoreError(Exception):
@@ -143,12 +169,12 @@ class Database:
 
     async def ping(self) -> None:
         """``SELECT 1``; raises when the database is unreachable (readiness check)."""
-        async with self.engine.connect() as conn:
+        async with connection(self.engine) as conn:
             await conn.execute(sa.text("SELECT 1"))
 
     async def create_all(self, metadata: sa.MetaData) -> None:
         """Create every table of ``metadata`` that does not exist yet (tests and development)."""
-        async with self.engine.begin() as conn:
+        async with connection(self.engine, begin=True) as conn:
             await conn.run_sync(metadata.create_all)
 
     async def dispose(self) -> None:
@@ -512,7 +538,7 @@ class Store:
         self._reject_nulls(values)
         params = self._coerce(values)
         try:
-            async with self._engine.begin() as conn:
+            async with connection(self._engine, begin=True) as conn:
                 row = (await conn.execute(self._insert, params)).one()
         except IntegrityError as exc:
             raise _integrity_error(self.table.name, exc) from None
@@ -523,7 +549,7 @@ class Store:
     async def get(self, key: Any) -> dict[str, Any]:
         """The row with ``key``; ``NotFound`` if there is none (or the key is malformed)."""
         key_value = self._lookup_key(key)
-        async with self._engine.connect() as conn:
+        async with connection(self._engine) as conn:
             row = (await conn.execute(self._select_one, {_KEY_PARAM: key_value})).first()
         if row is None:
             raise self._not_found(key)
@@ -553,7 +579,7 @@ class Store:
         params = self._coerce(values)
         params[_KEY_PARAM] = key_value
         try:
-            async with self._engine.begin() as conn:
+            async with connection(self._engine, begin=True) as conn:
                 row = (await conn.execute(self._update, params)).first()
         except IntegrityError as exc:
             raise _integrity_error(self.table.name, exc) from None
@@ -567,7 +593,7 @@ class Store:
         """Delete the row with ``key``; ``NotFound`` if there is none."""
         key_value = self._lookup_key(key)
         try:
-            async with self._engine.begin() as conn:
+            async with connection(self._engine, begin=True) as conn:
                 result = await conn.execute(self._delete, {_KEY_PARAM: key_value})
         except IntegrityError as exc:
             raise _integrity_error(self.table.name, exc) from None
@@ -604,7 +630,7 @@ class Store:
                 stmt = stmt.where(self.table.c[name] == self._coerce_one(name, value))
         if cursor is not None:
             stmt = stmt.where(self._key_column > self._decode_cursor(cursor))
-        async with self._engine.connect() as conn:
+        async with connection(self._engine) as conn:
             rows = (await conn.execute(stmt.limit(limit + 1))).all()
         items = [self._row(row) for row in rows[:limit]]
         next_cursor = self._encode_cursor(items[-1][self.key]) if len(rows) > limit else None

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
@@ -534,3 +535,24 @@ def test_store_configuration_is_checked() -> None:
         Store(database, tasks, key="id", key_strategy="uuid", filters=("tags",))
     with pytest.raises(ValueError, match="page_size"):
         Store(database, tasks, key="id", key_strategy="uuid", page_size=600)
+
+
+# --- cancellation -------------------------------------------------------------------------
+
+
+async def test_cancelled_operations_give_their_connection_back(env: Env) -> None:
+    """A timeout capability cancels store calls mid-transaction; each must roll back and
+    return its connection, or the pool runs dry and every later call hangs."""
+    cancelled = 0
+    for n in range(60):  # far more than the pool holds (5 + 10 overflow by default)
+        with anyio.move_on_after(0.0005 * (n % 7)) as scope:
+            await env.tasks.create(task(1000 + n))
+            await anyio.sleep(0)  # on SQLite the call is shielded: the timeout lands here
+        cancelled += scope.cancelled_caught
+    assert cancelled > 0
+    with anyio.fail_after(5):  # a leaked pool would make this wait for its 30 s timeout
+        row = await env.tasks.create(task(1))
+        assert (await env.tasks.get(row["id"]))["title"] == "Task 1"
+    pool = env.database.engine.pool
+    checked_out = getattr(pool, "checkedout", lambda: 0)()
+    assert checked_out == 0
