@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from autocoder.backends.deploy.model import SERVICE_ENV_VARS
 from autocoder.validate.context import ValidateContext
 from autocoder.validate.findings import Finding, Location, Severity
 
@@ -34,23 +35,7 @@ TAIL_LINES = 30
 
 # The service reads its configuration from these; the caller's values never leak into a run
 # (a DATABASE_URL of the caller's shell could point at a real database).
-SERVICE_VARIABLES = (
-    "AUTOCODER_ENV",
-    "DATABASE_URL",
-    "DATABASE_URL_FILE",
-    "DATABASE_POOL_SIZE",
-    "API_KEYS",
-    "API_KEYS_FILE",
-    "JWT_SECRET",
-    "JWT_SECRET_FILE",
-    "JWT_PUBLIC_KEY_FILE",
-    "JWT_AUDIENCE",
-    "JWT_ISSUER",
-    "HOST",
-    "PORT",
-    "LOG_LEVEL",
-    "MIGRATE_ON_START",
-)
+SERVICE_VARIABLES = SERVICE_ENV_VARS
 
 
 class ServeError(Exception):
