@@ -28,6 +28,7 @@ from autocoder.ir.models import Route
 from autocoder.validate.context import ValidateContext
 from autocoder.validate.findings import Finding, Location, Severity, Status, TierResult
 from autocoder.validate.serve import ServeError, not_ready_finding, serve, service_env
+from autocoder.validate.tools import ToolError, run_tool, tail
 
 NAME = "contract"
 INPUTS = ("service",)
@@ -38,7 +39,6 @@ SEED = 0
 WORKERS = 1  # a rate-limited component serves one worker as fast as two
 TIMEOUT = 600  # seconds for the whole schemathesis run
 REQUEST_TIMEOUT = 10  # seconds per request
-TAIL_LINES = 20
 STATEFUL = "Stateful tests"
 
 # schemathesis 4 failure codes (``st explain``) and titles -> the check that raises them
@@ -209,10 +209,6 @@ def parse_report(xml_path: Path, routes: list[Route]) -> tuple[list[Finding], li
     return unique, skipped, tested
 
 
-def _tail(text: str) -> str:
-    return "\n".join(text.strip().splitlines()[-TAIL_LINES:])
-
-
 def _schemathesis(
     ctx: ValidateContext, result: TierResult, base_url: str, headers: dict[str, str]
 ) -> None:
@@ -231,26 +227,17 @@ def _schemathesis(
         for name, value in headers.items():
             command += ["--header", f"{name}: {value}"]
         try:
-            process = subprocess.run(  # noqa: S603 - schemathesis in the service's interpreter
-                command,
-                cwd=tmp,
-                env=service_env(ctx.subprocess_env),
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                check=False,
+            process = run_tool(
+                command, cwd=tmp, env=service_env(ctx.subprocess_env), timeout=TIMEOUT
             )
-        except subprocess.TimeoutExpired:
-            result.not_checked.append(f"schemathesis: no result within {TIMEOUT} s")
-            return
-        except OSError as exc:
-            result.not_checked.append(f"schemathesis: could not run: {exc}")
+        except ToolError as exc:
+            result.not_checked.append(f"schemathesis: {exc}")
             return
         output = process.stdout + process.stderr
         if process.returncode not in (0, 1) or not xml_path.is_file():
             result.not_checked.append(
                 f"schemathesis: exited with status {process.returncode} without a report:\n"
-                f"{_tail(output) or 'no output'}"
+                f"{tail(output) or 'no output'}"
             )
             return
         routes = [route for component in ctx.ir.components for route in component.routes]
@@ -271,7 +258,7 @@ def _schemathesis(
         result.metrics["requests"] = int(generated.group(1))
     if process.returncode == 1 and not findings:
         result.not_checked.append(
-            f"schemathesis: failed without a failure in its report:\n{_tail(output)}"
+            f"schemathesis: failed without a failure in its report:\n{tail(output)}"
         )
 
 

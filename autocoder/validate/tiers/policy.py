@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import time
 from typing import Any
 
@@ -38,6 +37,7 @@ from autocoder.policy import (
 from autocoder.policy import Severity as RuleSeverity
 from autocoder.validate.context import ValidateContext
 from autocoder.validate.findings import Finding, Location, Severity, Status, TierResult
+from autocoder.validate.tools import ToolError, run_tool
 
 NAME = "policy"
 INPUTS = ("deploy", "architecture.yaml")
@@ -118,16 +118,13 @@ def _compare_with_kubectl(
 ) -> None:
     where = f"deploy/{overlay_dir(env)}"
     try:
-        done = subprocess.run(  # noqa: S603 - kubectl from PATH on the package in OUT
+        done = run_tool(
             [kubectl, "kustomize", str(ctx.deploy / overlay_dir(env))],
             env=ctx.subprocess_env,
-            capture_output=True,
-            text=True,
             timeout=KUBECTL_TIMEOUT,
-            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        result.not_checked.append(f"{where}: kubectl kustomize could not run: {exc}")
+    except ToolError as exc:
+        result.not_checked.append(f"{where}: kubectl kustomize {exc}")
         return
     if done.returncode != 0:
         result.findings.append(

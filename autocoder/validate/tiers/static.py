@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import subprocess
 import sys
 import time
 import tomllib
@@ -21,6 +20,7 @@ from typing import Any
 
 from autocoder.validate.context import ValidateContext
 from autocoder.validate.findings import Finding, Location, Severity, Status, TierResult
+from autocoder.validate.tools import ToolError, run_tool
 
 NAME = "static"
 INPUTS = ("service",)
@@ -94,17 +94,14 @@ def run(ctx: ValidateContext) -> TierResult:
 def _tool(ctx: ValidateContext, args: list[str], *, ok: tuple[int, ...] = (0, 1)) -> str:
     """Run a tool module of this interpreter in OUT/service; its stdout."""
     try:
-        done = subprocess.run(  # noqa: S603 - our interpreter running a linter on OUT
+        done = run_tool(
             [sys.executable, "-m", *args],
             cwd=ctx.service,
             env=ctx.subprocess_env,
-            capture_output=True,
-            text=True,
             timeout=TOOL_TIMEOUT,
-            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise _ToolFailedError(f"could not run: {exc}") from exc
+    except ToolError as exc:
+        raise _ToolFailedError(str(exc)) from exc
     if done.returncode not in ok:
         raise _ToolFailedError(f"exited with {done.returncode}: {_tail(done.stderr)}")
     return done.stdout
@@ -251,17 +248,14 @@ def _custom_logic(ctx: ValidateContext, result: TierResult) -> str:
     except Exception as exc:  # pip, venv, a malformed pyproject: all fail closed
         raise _ToolFailedError(f"the service's environment could not be made: {exc}") from exc
     try:
-        done = subprocess.run(  # noqa: S603 - the service's interpreter importing its own modules
+        done = run_tool(
             [str(python), "-c", LOGIC_SCRIPT, *modules],
             cwd=ctx.service,
             env=ctx.subprocess_env,
-            capture_output=True,
-            text=True,
             timeout=LOGIC_TIMEOUT,
-            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise _ToolFailedError(f"could not run the service's interpreter: {exc}") from exc
+    except ToolError as exc:
+        raise _ToolFailedError(f"the service's interpreter: {exc}") from exc
     lines = [line for line in done.stdout.splitlines() if line.startswith(_MARKER)]
     if done.returncode != 0 or not lines:
         raise _ToolFailedError(f"the check exited with {done.returncode}: {_tail(done.stderr)}")

@@ -19,13 +19,13 @@ from pathlib import Path
 from autocoder.validate.context import ValidateContext
 from autocoder.validate.findings import Finding, Location, Severity, Status, TierResult
 from autocoder.validate.serve import service_env
+from autocoder.validate.tools import ToolError, run_tool, tail
 
 NAME = "tests"
 INPUTS = ("service",)
 
 PROPERTIES = "tests/test_properties.py"
 TIMEOUT = 900  # seconds for one pytest run
-TAIL_LINES = 20
 MESSAGE_LIMIT = 400
 # pytest's exit codes: 0 all passed, 1 some failed, 2 interrupted (collection errors)
 ANSWERED = (0, 1, 2)
@@ -42,10 +42,6 @@ def _first_line(message: str, text: str) -> str:
 
 def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _tail(text: str) -> str:
-    return "\n".join(text.strip().splitlines()[-TAIL_LINES:])
 
 
 def _test_id(case: ET.Element) -> str:
@@ -142,23 +138,12 @@ def run_pytest(
             *args,
         ]
         try:
-            process = subprocess.run(  # noqa: S603 - the service's interpreter running pytest
-                command,
-                cwd=ctx.service,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            result.not_checked.append(f"pytest: no result within {TIMEOUT} s")
-            return
-        except OSError as exc:
-            result.not_checked.append(f"pytest: could not run: {exc}")
+            process = run_tool(command, cwd=ctx.service, env=env, timeout=TIMEOUT)
+        except ToolError as exc:
+            result.not_checked.append(f"pytest: {exc}")
             return
         if process.returncode not in ANSWERED or not xml_path.is_file():
-            output = _tail(process.stdout + process.stderr) or "no output"
+            output = tail(process.stdout + process.stderr) or "no output"
             report = "" if xml_path.is_file() else " without a report"
             result.not_checked.append(
                 f"pytest: exited with status {process.returncode}{report}:\n{output}"
@@ -173,7 +158,7 @@ def run_pytest(
     result.checked.append(summary)
     if process.returncode != 0 and not any(f.blocking for f in findings):
         # pytest failed without naming a test (an error outside any test): fail closed
-        output = _tail(process.stdout + process.stderr) or "no output"
+        output = tail(process.stdout + process.stderr) or "no output"
         result.not_checked.append(f"pytest: exited with status {process.returncode}:\n{output}")
 
 
