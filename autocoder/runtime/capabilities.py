@@ -31,7 +31,13 @@ class CircuitOpenError(Exception):
     """The circuit breaker is open: the dependency failed too often; not called."""
 
 
-class InvalidMessageError(Exception):
+class PermanentError(Exception):
+    """A failure retrying cannot fix (a duplicate key, a rejected request): the retry
+    capability gives up at once and the circuit breaker does not count it, since the
+    dependency answered."""
+
+
+class InvalidMessageError(PermanentError):
     """The message does not match its port type; retrying cannot help."""
 
 
@@ -57,7 +63,7 @@ class RetryPolicy:
         for attempt in range(1, self.attempts + 1):
             try:
                 return await step()
-            except (InvalidMessageError, CircuitOpenError):
+            except (PermanentError, CircuitOpenError):
                 raise
             except self.retry_on:
                 if attempt == self.attempts:
@@ -93,6 +99,10 @@ class CircuitBreaker:
         self._trial_running = state == "half_open"
         try:
             result = await step()
+        except PermanentError:
+            self.failures = 0  # the dependency answered
+            self.opened_at = None
+            raise
         except Exception:
             self.failures += 1
             if state == "half_open" or self.failures >= self.failure_threshold:

@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 import httpx
 
-from .capabilities import RetryPolicy, Sleep
+from .capabilities import PermanentError, RetryPolicy, Sleep
 from .expressions import Expression, route, transform
 from .schedule import Cron
 from .supervisor import sleep_unless_stopped
@@ -566,6 +566,10 @@ class WebhookError(Exception):
     """A webhook delivery failed for good: a permanent status, or the retries ran out."""
 
 
+class WebhookRejected(WebhookError, PermanentError):
+    """The receiver answered a status that retrying cannot change (a 4xx other than 408/429)."""
+
+
 RETRYABLE_STATUSES = frozenset({408, 429})
 
 
@@ -603,8 +607,9 @@ def webhook_sink(
 ) -> Handler:
     """POST each message as JSON. 2xx is delivered; 408, 429, 5xx, transport errors and
     timeouts are retried ``retries`` times with exponential backoff (a ``Retry-After`` in
-    seconds is honoured, capped by ``maximum``); any other status fails at once. Failure raises
-    ``WebhookError`` (the supervisor dead-letters the message). Every attempt carries the same
+    seconds is honoured, capped by ``maximum``); any other status fails at once
+    (``WebhookRejected``, permanent). Failure raises ``WebhookError`` (the supervisor
+    dead-letters the message). Every attempt carries the same
     ``Idempotency-Key`` header, so the receiver can deduplicate retries."""
     if retries < 0:
         raise ValueError(f"retries must be >= 0, got {retries}")
@@ -630,7 +635,7 @@ def webhook_sink(
                 if response.is_success:
                     return
                 if status not in RETRYABLE_STATUSES and status < 500:
-                    raise WebhookError(
+                    raise WebhookRejected(
                         f"POST {url} answered {status}: {response.text[:200]!r} (not retried)"
                     )
                 problem, cause = f"status {status}", None

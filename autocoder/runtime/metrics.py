@@ -12,6 +12,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     Info,
     generate_latest,
@@ -55,12 +56,23 @@ class Metrics:
             buckets=REQUEST_BUCKETS,
             registry=self.registry,
         )
+        self.channel_backlog = Gauge(
+            "channel_backlog",
+            "Messages waiting in the buffer of a binding (the fullest target's).",
+            ("binding",),
+            registry=self.registry,
+        )
         self.dead_letters = Counter(
             "dead_letters_total",
             "Messages sent to the dead letter, by component.",
             ("component",),
             registry=self.registry,
         )
+
+    def watch_channel(self, binding: str, backlog: Callable[[], int]) -> None:
+        """Export ``channel_backlog{binding}``: the messages waiting in a binding's buffer,
+        read from ``backlog`` at each scrape (a growing backlog is backpressure building)."""
+        self.channel_backlog.labels(binding).set_function(backlog)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request; ``route`` is the route template."""

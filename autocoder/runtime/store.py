@@ -19,7 +19,7 @@ import enum
 import json
 import math
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -33,6 +33,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from .capabilities import PermanentError
 
 __all__ = [
     "Conflict",
@@ -98,21 +100,21 @@ class StoreError(Exception):
         self.details: list[dict[str, Any]] = [dict(d) for d in details]
 
 
-class NotFound(StoreError):
+class NotFound(StoreError, PermanentError):
     """No row has the requested key."""
 
     code = "not_found"
     status = 404
 
 
-class Conflict(StoreError):
+class Conflict(StoreError, PermanentError):
     """A duplicate key or a violated unique (or other integrity) constraint."""
 
     code = "conflict"
     status = 409
 
 
-class InvalidQuery(StoreError):
+class InvalidQuery(StoreError, PermanentError):
     """Bad input: unknown field or filter, uncoercible value, bad cursor or limit."""
 
     code = "invalid_query"
@@ -546,6 +548,18 @@ class Store:
             raise InvalidQuery(f"{self.table.name}: {_first_line(exc.orig)}") from None
         return self._row(row)
 
+    async def holds(self, data: Mapping[str, Any]) -> bool:
+        """Whether the row under ``data``'s key already has ``data``'s values, compared after
+        the coercion a write applies (fields the server sets are ignored): a create that
+        conflicts with it is a resubmission, not a different record."""
+        try:
+            current = await self.get(data.get(self.key))
+        except NotFound:
+            return False
+        given = {n: v for n, v in data.items() if n in self._coercers and n not in self._server_set}
+        wanted = self._coerce(given)
+        return all(_jsonable(current.get(n)) == _jsonable(v) for n, v in wanted.items())
+
     async def get(self, key: Any) -> dict[str, Any]:
         """The row with ``key``; ``NotFound`` if there is none (or the key is malformed)."""
         key_value = self._lookup_key(key)
@@ -715,3 +729,29 @@ class Store:
 
 def _uuid_str() -> str:
     return str(uuid.uuid4())
+
+
+def store_sink(
+    store: Store, operation: str = "create"
+) -> Callable[[Mapping[str, Any]], Awaitable[None]]:
+    """A sink handler writing each message to ``store`` (the fields its table has).
+
+    Deliveries are at least once, so a create is idempotent: when the key already holds the
+    same values (a retry after a write that timed out but committed, a resubmitted message),
+    the write succeeds without a change. A different row under that key is a ``Conflict``;
+    like every client error of the store it is permanent, so the retry capability does not
+    repeat it and the message goes to the component's error port at once."""
+    columns = set(store.table.c.keys())
+
+    async def write(message: Mapping[str, Any]) -> None:
+        row = {k: v for k, v in message.items() if k in columns}
+        if operation == "update":
+            await store.update(row.pop(store.key, None), row)
+            return
+        try:
+            await store.create(row)
+        except Conflict:
+            if store.key_strategy != "provided" or not await store.holds(row):
+                raise
+
+    return write

@@ -74,9 +74,9 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        """Stable identity: tier, code, file or node and the message without volatile numbers
-        (measured timings, addresses); line and column are left out on purpose."""
-        where = self.location.file or self.location.node or ""
+        """Stable identity: tier, code, IR node (else file) and the message without volatile
+        numbers (measured timings, addresses); line and column are left out on purpose."""
+        where = self.location.node or self.location.file or ""
         text = _VOLATILE.sub("#", self.message)
         digest = hashlib.sha256(f"{self.tier}\0{self.code}\0{where}\0{text}".encode())
         return digest.hexdigest()[:32]

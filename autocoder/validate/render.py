@@ -45,17 +45,23 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
 
-def _metric_items(metrics: Mapping[str, Any], prefix: str = "") -> list[str]:
-    items: list[str] = []
+def _metric_value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _metric_lines(metrics: Mapping[str, Any], path: str = "") -> list[str]:
+    """One line per group of numbers: ``metrics: a=1`` then ``metrics routes.GET /x: p95_ms=4``
+    for every nested mapping, depth first, keys sorted."""
+    scalars = [
+        f"{key}={_metric_value(metrics[key])}"
+        for key in sorted(metrics)
+        if not isinstance(metrics[key], Mapping)
+    ]
+    lines = [f"metrics{' ' + path if path else ''}: {', '.join(scalars)}"] if scalars else []
     for key in sorted(metrics):
-        value = metrics[key]
-        if isinstance(value, Mapping):
-            items += _metric_items(value, f"{prefix}{key}.")
-        elif isinstance(value, float):
-            items.append(f"{prefix}{key}={value:g}")
-        else:
-            items.append(f"{prefix}{key}={value}")
-    return items
+        if isinstance(metrics[key], Mapping):
+            lines += _metric_lines(metrics[key], f"{path}.{key}" if path else str(key))
+    return lines
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -73,13 +79,10 @@ def _tier_line(result: TierResult) -> str:
         if c["suppressed"]:
             tally.append(f"{c['suppressed']} suppressed")
         parts.append(", ".join(tally))
-    if result.checked:
-        parts.append("checked: " + "; ".join(result.checked))
-    if result.not_checked:
-        parts.append("NOT checked: " + "; ".join(result.not_checked))
-    if result.metrics:
-        parts.append("metrics: " + ", ".join(_metric_items(result.metrics)))
-    return head + "  " + " | ".join(parts)
+    details = [f"checked: {item}" for item in result.checked]
+    details += [f"NOT checked: {item}" for item in result.not_checked]
+    details += _metric_lines(result.metrics)
+    return "\n".join([head + "  " + " | ".join(parts)] + [" " * 11 + d for d in details])
 
 
 def format_finding(finding: Finding) -> str:

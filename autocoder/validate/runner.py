@@ -60,7 +60,10 @@ class Suppression:
             return False
         if self.target is None:
             return True
-        where = finding.location.file or finding.location.node or ""
+        loc = finding.location
+        if loc.node is not None and loc.node == self.target:
+            return True
+        where = loc.file or ""
         return where == self.target or where.startswith(self.target.rstrip("/") + "/")
 
 
@@ -140,6 +143,7 @@ def _run_one(ctx: ValidateContext, tier: str) -> TierResult:
         )
     if not result.seconds:
         result.seconds = time.perf_counter() - start
+    result.findings = [replace(f, location=ctx.locate_node(f.location)) for f in result.findings]
     return result.settle()
 
 

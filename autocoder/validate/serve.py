@@ -3,6 +3,8 @@
 ``serve(ctx)`` runs ``python -m app`` with the service's own interpreter on 127.0.0.1 and a
 free port, on a fresh SQLite database in a temporary directory, with a random API key and JWT
 secret; it waits for ``/readyz`` and stops the process (SIGINT, then kill) when the block ends.
+The loopback partners of the environment (webhook receivers, polled APIs) are stood in for
+(``autocoder.validate.standin``) from before the service starts until after it has drained.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from autocoder.backends.deploy.model import SERVICE_ENV_VARS
 from autocoder.validate.context import ValidateContext
 from autocoder.validate.findings import Finding, Location, Severity
+from autocoder.validate.standin import StandIns, stand_ins
 
 READY_TIMEOUT = 60.0  # seconds for the service to answer /readyz
 STOP_TIMEOUT = 15.0  # seconds between SIGINT and kill
@@ -51,6 +54,7 @@ class Served:
     api_key_header: str
     auth: str  # "none", "api_key" or "bearer" (the blueprint's policy.security.auth)
     jwt_secret: str = ""
+    partners: StandIns = field(default_factory=StandIns)  # deliveries counted when it ends
 
     def headers(self) -> dict[str, str]:
         """Request headers that pass the service's authentication."""
@@ -73,6 +77,37 @@ def not_ready_finding(ctx: ValidateContext, tier: str, error: ServeError) -> Fin
         hint=tail or None,
         rule_name="the service does not start",
     )
+
+
+def outside_findings(ctx: ValidateContext, partners: StandIns, tier: str) -> list[Finding]:
+    """A warning per webhook or poll of the served environment that leaves the machine: the
+    tier's traffic reaches it (or fails, with no network), and nothing stands in for it."""
+    env = environment_name(ctx)
+    found = []
+    for outside in partners.outside:
+        node = f"component:{outside.component}"
+        origin = next(
+            (
+                f"{e.origin}/overrides/{outside.component}"
+                for e in ctx.ir.environments
+                if e.name == env and any(o.component == outside.component for o in e.overrides)
+            ),
+            ctx.origins.get(node),
+        )
+        found.append(
+            Finding(
+                code="partner-not-stood-in",
+                severity=Severity.WARNING,
+                message=f"the {outside.purpose} of {outside.component!r} in environment {env!r} "
+                f"goes to {outside.url}: validation traffic leaves the machine",
+                tier=tier,
+                location=ctx.locate(origin, node),
+                hint=f"point environment {env!r} at a loopback URL (http://127.0.0.1:PORT/...) "
+                "in deployment.yaml; validate stands in for it while the service runs",
+                rule_name="a served environment talks to a partner outside the machine",
+            )
+        )
+    return found
 
 
 def bearer_token(secret: str, lifetime: int = 3600) -> str:
@@ -140,13 +175,17 @@ def serve(ctx: ValidateContext, *, ready_timeout: float = READY_TIMEOUT) -> Iter
     """Run the service until the block ends; raises ``ServeError`` when it does not get ready."""
     python = ctx.service_python()
     security = ctx.ir.policy.security
-    with tempfile.TemporaryDirectory(prefix="autocoder-serve-") as tmp:
+    environment = environment_name(ctx)
+    with (
+        stand_ins(ctx.ir, environment) as partners,
+        tempfile.TemporaryDirectory(prefix="autocoder-serve-") as tmp,
+    ):
         port = free_port()
         api_key = secrets.token_urlsafe(24)
         jwt_secret = secrets.token_urlsafe(32)
         env = service_env(ctx.subprocess_env)
         env.update(
-            AUTOCODER_ENV=environment_name(ctx),
+            AUTOCODER_ENV=environment,
             DATABASE_URL=f"sqlite:///{Path(tmp) / 'v.db'}",
             API_KEYS=api_key,
             JWT_SECRET=jwt_secret,
@@ -184,6 +223,7 @@ def serve(ctx: ValidateContext, *, ready_timeout: float = READY_TIMEOUT) -> Iter
                     api_key=api_key,
                     api_key_header=security.api_key_header,
                     auth=security.auth,
+                    partners=partners,
                     jwt_secret=jwt_secret,
                 )
             finally:

@@ -11,6 +11,7 @@ from autocoder.runtime import (
     CircuitBreaker,
     CircuitOpenError,
     InvalidMessageError,
+    PermanentError,
     RateLimiter,
     RetryPolicy,
     StepTimeoutError,
@@ -117,6 +118,25 @@ async def test_retry_does_not_hammer_an_open_circuit() -> None:
     with pytest.raises(CircuitOpenError):
         await wrapped(1)
     assert len(calls) == 2
+
+
+async def test_permanent_errors_are_not_retried_and_do_not_open_the_circuit() -> None:
+    t = FakeTime()
+    calls: list[int] = []
+
+    async def step(message: int) -> int:
+        calls.append(message)
+        raise PermanentError("duplicate key")
+
+    breaker = CircuitBreaker(failure_threshold=2, reset_after=60, clock=t.clock)
+    wrapped = apply_capabilities(
+        step, retry=RetryPolicy(attempts=5, sleep=t.sleep), breaker=breaker
+    )
+    for n in range(4):
+        with pytest.raises(PermanentError):
+            await wrapped(n)
+    assert calls == [0, 1, 2, 3]  # one call each, never refused by the breaker
+    assert t.slept == [] and breaker.state == "closed"
 
 
 async def test_rate_limiter_waits_instead_of_dropping() -> None:

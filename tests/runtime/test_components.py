@@ -16,7 +16,9 @@ from autocoder.runtime import Channel, ExpressionError, Supervisor
 from autocoder.runtime.components import (
     Aggregator,
     NoRouteError,
+    PermanentError,
     WebhookError,
+    WebhookRejected,
     cron_source,
     filter_handler,
     http_poll_source,
@@ -519,9 +521,10 @@ async def test_webhook_retries_a_5xx_then_delivers_with_one_idempotency_key() ->
 
 async def test_webhook_fails_at_once_on_a_client_error() -> None:
     t, receiver = FakeTime(), Receiver(httpx.Response(400, text="bad field"))
-    with pytest.raises(WebhookError, match="answered 400: 'bad field' \\(not retried\\)"):
+    with pytest.raises(WebhookRejected, match="answered 400: 'bad field' \\(not retried\\)"):
         await deliver(receiver, t)
     assert len(receiver.requests) == 1 and t.slept == []
+    assert issubclass(WebhookRejected, PermanentError)  # a retry capability does not repeat it
 
 
 async def test_webhook_honours_retry_after_capped_by_the_maximum() -> None:
@@ -547,8 +550,9 @@ async def test_webhook_retries_timeouts_then_gives_up() -> None:
 
 async def test_webhook_gives_up_after_the_last_5xx() -> None:
     t, receiver = FakeTime(), Receiver(httpx.Response(500))
-    with pytest.raises(WebhookError, match="failed after 4 attempts; last: status 500"):
+    with pytest.raises(WebhookError, match="failed after 4 attempts; last: status 500") as caught:
         await deliver(receiver, t)
+    assert not isinstance(caught.value, PermanentError)  # the receiver may recover
     assert len(receiver.requests) == 4
 
 

@@ -29,6 +29,16 @@ def test_each_metrics_has_its_own_registry() -> None:
     assert second.registry.get_sample_value("service_info", {"service": "b"}) == 1
 
 
+def test_channel_backlog_is_read_at_each_scrape() -> None:
+    metrics = Metrics("svc")
+    waiting = [3]
+    metrics.watch_channel("binding:a.out->b.in", lambda: waiting[0])
+    labels = {"binding": "binding:a.out->b.in"}
+    assert metrics.registry.get_sample_value("channel_backlog", labels) == 3
+    waiting[0] = 0
+    assert metrics.registry.get_sample_value("channel_backlog", labels) == 0
+
+
 def test_request_durations_fall_into_buckets_from_5ms_to_10s() -> None:
     metrics = Metrics("svc")
     metrics.observe_request("POST", "/v1/items", 201, 0.004)

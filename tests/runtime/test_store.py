@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from tests_support import require_service
 
+from autocoder.runtime import PermanentError, RetryPolicy, apply_capabilities
 from autocoder.runtime.store import (
     Conflict,
     Database,
@@ -26,6 +27,7 @@ from autocoder.runtime.store import (
     Store,
     StoreError,
     database_urls,
+    store_sink,
 )
 
 pytestmark = pytest.mark.anyio
@@ -278,6 +280,41 @@ async def test_duplicate_key_conflicts_and_the_store_stays_usable(env: Env) -> N
     await env.codes.create({"code": "b", "label": "third"})
     assert (await env.codes.get("a"))["label"] == "first"
     assert [r["code"] for r in (await env.codes.list()).items] == ["a", "b"]
+
+
+async def test_a_store_sink_create_is_idempotent_for_the_same_values(env: Env) -> None:
+    write = store_sink(env.codes)
+    await write({"code": "a", "label": "first", "weight": 1.5, "opens": "08:00:00"})
+    # at-least-once delivery: the same message again (values as JSON) is already stored
+    await write({"code": "a", "label": "first", "weight": 1.5, "opens": "08:00:00", "x": 1})
+    assert [r["code"] for r in (await env.codes.list()).items] == ["a"]
+    with pytest.raises(Conflict):  # a different record under that key
+        await write({"code": "a", "label": "second", "weight": 1.5, "opens": "08:00:00"})
+    assert (await env.codes.get("a"))["label"] == "first"
+
+
+async def test_a_store_sink_update_writes_the_changes(env: Env) -> None:
+    await env.codes.create({"code": "a", "label": "first"})
+    await store_sink(env.codes, "update")({"code": "a", "label": "second"})
+    assert (await env.codes.get("a"))["label"] == "second"
+    with pytest.raises(NotFound):
+        await store_sink(env.codes, "update")({"code": "zz", "label": "x"})
+
+
+async def test_client_errors_of_the_store_are_not_retried(env: Env) -> None:
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    await env.codes.create({"code": "a", "label": "first"})
+    write = apply_capabilities(store_sink(env.codes), retry=RetryPolicy(attempts=5, sleep=sleep))
+    with pytest.raises(Conflict) as caught:
+        await write({"code": "a", "label": "other"})
+    assert isinstance(caught.value, PermanentError)
+    with pytest.raises(InvalidQuery):
+        await write({"code": "b"})  # label is required
+    assert sleeps == []  # given up at once, no backoff
 
 
 async def test_unique_column_conflicts(env: Env) -> None:

@@ -124,16 +124,25 @@ def _passing(tmp_path: Path) -> Report:
 def test_text_has_a_line_per_tier_the_findings_by_tier_and_the_verdict(report: Report) -> None:
     text = render_text(report)
     lines = text.splitlines()
-    static = next(line for line in lines if "FAILED" in line and " static " in line)
-    assert "2.50 s" in static
-    assert "2 errors, 1 warning, 0 notes, 1 suppressed" in static
-    assert "checked: ruff: 38 files; bandit: 38 files" in static
-    tests = next(line for line in lines if " tests " in line)
-    assert "FAILED" in tests and "NOT checked: pytest: the service venv could not be made" in tests
+    static = lines.index(next(line for line in lines if "FAILED" in line and " static " in line))
+    assert "2.50 s" in lines[static]
+    assert lines[static].endswith("2 errors, 1 warning, 0 notes, 1 suppressed")
+    # what a tier checked, one item per line under it
+    assert lines[static + 1 : static + 3] == [
+        "           checked: ruff: 38 files",
+        "           checked: bandit: 38 files",
+    ]
+    tests = lines.index(next(line for line in lines if " tests " in line))
+    assert "FAILED" in lines[tests]
+    assert "NOT checked: pytest: the service venv could not be made" in lines[tests + 1]
     skipped = next(line for line in lines if " properties " in line)
     assert "SKIPPED" in skipped and "skipped: hypothesis run on the nightly job" in skipped
-    perf = next(line for line in lines if " performance " in line)
-    assert "metrics: GET /todos.p95_ms=41.2, GET /todos.rps=812.5, requests=2000" in perf
+    perf = lines.index(next(line for line in lines if " performance " in line))
+    assert lines[perf + 1 : perf + 4] == [
+        "           checked: GET /todos: 2000 requests",
+        "           metrics: requests=2000",
+        "           metrics GET /todos: p95_ms=41.2, rps=812.5",
+    ]
     assert any("CACHED" in line and " consistency " in line for line in lines)
 
     # findings under their tier, mypy style, with hints and the suppression marked
@@ -159,7 +168,7 @@ def test_text_has_a_line_per_tier_the_findings_by_tier_and_the_verdict(report: R
 def test_text_of_a_clean_run_says_passed(tmp_path: Path) -> None:
     text = render_text(_passing(tmp_path))
     assert text.splitlines()[-1] == "validate: PASSED — 0 errors, 0 warnings in 1 tier (0.2 s)"
-    assert "0 errors, 0 warnings, 0 notes | checked: schema: 2 files" in text
+    assert "0 errors, 0 warnings, 0 notes\n           checked: schema: 2 files\n" in text
 
 
 # --- JSON ------------------------------------------------------------------------------------

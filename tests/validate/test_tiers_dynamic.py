@@ -296,7 +296,11 @@ def test_a_blown_latency_budget_fails_the_performance_tier(
     assert_failed(result)
     (finding,) = errors(result)
     assert finding.code == "latency-budget"
-    assert finding.location == Location(node="route:GET /v1/todos/{id}")
+    assert finding.location.node == "route:GET /v1/todos/{id}"
+    # located at the SLO in the blueprint
+    assert finding.location.file == "architecture.yaml"
+    line = (out / "architecture.yaml").read_text().splitlines()[finding.location.line - 1]
+    assert "getTodo" in line, line
     assert re.fullmatch(
         r"p95 of GET /v1/todos/\{id\} is [\d.]+ ms, budget 0\.001 ms", finding.message
     ), finding.message
@@ -465,8 +469,8 @@ def test_budgets_are_judged_from_the_measured_numbers() -> None:
     assert api is not None
     route = next(r for r in api.routes if r.operation_id == "getTodo")
     slo = Slo(origin="x", route="getTodo", p95_ms=50, throughput_rps=40)
-    target = performance.Target(slo, route, api)
-    request = performance.Request("GET", "/v1/todos/1", {}, None, frozenset({200}))
+    target = performance.Target(slo, route, api, Location(node="route:GET /v1/todos/{id}"))
+    request = performance.Request("GET", "/v1/todos/1", {}, (None,), frozenset({200}))
 
     fast = TierResult("performance", Status.PASSED)
     performance.judge(target, request, measurement([5.0] * 100, 2.0, s200=100), fast)
@@ -482,6 +486,30 @@ def test_budgets_are_judged_from_the_measured_numbers() -> None:
     broken = TierResult("performance", Status.PASSED)
     performance.judge(target, request, measurement([5.0] * 100, 2.0, s200=90, s500=10), broken)
     assert [f.code for f in broken.settle().errors] == ["server-error-under-load"]
+
+    # a route that answers fast while the dataflow behind it falls behind
+    behind = measurement([5.0] * 80, 2.0, s200=80)
+    behind.drain, behind.waiting = 1.6, 0
+    lagging = TierResult("performance", Status.PASSED)
+    performance.judge(target, request, behind, lagging)
+    assert [f.code for f in lagging.settle().errors] == ["throughput-budget"]
+    assert lagging.errors[0].message == (
+        "the dataflow behind GET /v1/todos/{id} sustains 22 req/s, budget 40 req/s: the route "
+        "answered 40 req/s but its messages took 3.6 s to process"
+    )
+    numbers = lagging.metrics["routes"]["GET /v1/todos/{id}"]
+    assert numbers["drain_s"] == 1.6 and numbers["sustained_rps"] == 22.2
+    kept_up = measurement([5.0] * 80, 2.0, s200=80)
+    kept_up.drain = 0.2
+    fine = TierResult("performance", Status.PASSED)
+    performance.judge(target, request, kept_up, fine)
+    assert fine.settle().status is Status.PASSED
+    stuck = measurement([5.0] * 80, 2.0, s200=80)
+    stuck.drain, stuck.waiting = 15.0, 120
+    stalled = TierResult("performance", Status.PASSED)
+    performance.judge(target, request, stuck, stalled)
+    assert [f.code for f in stalled.findings] == ["throughput-budget", "dataflow-backlog"]
+    assert stalled.metrics["routes"]["GET /v1/todos/{id}"]["backlog_after_drain"] == 120
 
     refused = TierResult("performance", Status.PASSED)
     performance.judge(target, request, measurement([5.0] * 100, 2.0, s401=100), refused)

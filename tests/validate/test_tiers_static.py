@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -402,13 +403,61 @@ def test_a_probe_on_an_unserved_path_fails_consistency(built: Path, tmp_path: Pa
     edit(out / BASE_DEPLOYMENT, "path: /readyz", "path: /ready")
     result = consistency.run(context(out))
     assert result.status is Status.FAILED
-    assert [(f.code, f.location.file) for f in result.findings] == [
+    overlays = [f for f in result.findings if f.location.file.startswith("deploy/kubernetes")]
+    assert [(f.code, f.location.file) for f in overlays] == [
         ("AC7005", f"deploy/kubernetes/overlays/{env}") for env in ENVIRONMENTS
     ]
-    finding = result.findings[0]
+    # the chart still probes /readyz: it no longer deploys what the kustomize package does
+    drift = [f for f in result.findings if f not in overlays]
+    assert [(f.code, f.location.file) for f in drift] == [
+        ("AC7005", f"deploy/helm/todo-api (values-{env}.yaml)") for env in ENVIRONMENTS
+    ]
+    assert "readinessProbe" in drift[0].message
+    finding = overlays[0]
     assert finding.rule_name == "cross-layer-inconsistent"
     assert "readinessProbe probes '/ready', which the service does not serve" in finding.message
     assert finding.hint and "/readyz" in finding.hint
+
+
+def test_a_chart_breach_fails_policy_and_consistency(built: Path, tmp_path: Path) -> None:
+    require_tool("helm", shutil.which("helm") is not None, "install helm on PATH")
+    out = copy_of(built, tmp_path)
+    template = out / "deploy" / "helm" / "todo-api" / "templates" / "deployment.yaml"
+    text = template.read_text(encoding="utf-8")
+    assert "containerPort:" in text
+    template.write_text(
+        re.sub(r"containerPort: .*", "containerPort: 9999", text, count=1), encoding="utf-8"
+    )
+    found = consistency.run(context(out))
+    assert found.status is Status.FAILED
+    assert {f.location.file for f in found.findings} == {
+        f"deploy/helm/todo-api (values-{env}.yaml)" for env in ENVIRONMENTS
+    }
+    assert all(f.code == "AC7005" for f in found.findings)
+    # a values file that loosens the security context: helm lint refuses it (values.schema.json)
+    values = out / "deploy" / "helm" / "todo-api" / "values-prod.yaml"
+    values.write_text(
+        values.read_text(encoding="utf-8") + "securityContext:\n  privileged: true\n",
+        encoding="utf-8",
+    )
+    policed = policy.run(context(out))
+    assert policed.status is Status.FAILED
+    codes_found = {(f.code, f.location.file) for f in policed.findings}
+    assert ("AC7004", "deploy/helm/todo-api") in codes_found, codes_found
+    assert any("helm: lint --strict" in line for line in policed.checked)
+
+
+def test_without_helm_the_chart_is_a_warning(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # helm is looked up on the process PATH
+    result = policy.run(context(built, PATH=str(empty)))
+    assert result.status is Status.PASSED
+    (warning,) = result.findings
+    assert warning.code == "helm-not-run" and warning.severity is Severity.WARNING
+    assert warning.location.file == "deploy/helm/todo-api"
 
 
 def test_overlays_and_environments_must_match(built: Path, tmp_path: Path) -> None:

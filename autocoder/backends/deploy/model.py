@@ -188,7 +188,8 @@ def _url_egress(purpose: str, url: str) -> Egress | None:
     return Egress(purpose, port, parts.hostname)
 
 
-def _effective_configs(env: Environment, ir: IR) -> dict[str, dict[str, Any]]:
+def effective_configs(env: Environment, ir: IR) -> dict[str, dict[str, Any]]:
+    """Every component's config in ``env``, its overrides applied (by the kind's own rule)."""
     kinds = registry()
     overrides = {o.component: o.config for o in env.overrides if o.config}
     out = {}
@@ -207,7 +208,7 @@ def _egress(env: Environment, ir: IR) -> list[Egress]:
             found.append(Egress("database", DATABASE_PORTS[engine]))
     if env.broker is not None:
         found.append(Egress("broker", BROKER_PORTS[env.broker.kind]))
-    for _, config in sorted(_effective_configs(env, ir).items()):
+    for _, config in sorted(effective_configs(env, ir).items()):
         webhook = config.get("webhook")
         if isinstance(webhook, dict) and isinstance(webhook.get("url"), str):
             found.append(_url_egress("webhook", webhook["url"]) or Egress("webhook", 443))

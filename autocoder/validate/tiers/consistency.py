@@ -77,6 +77,7 @@ def _check(ctx: ValidateContext, files: dict[str, bytes], result: TierResult) ->
         "variables, secrets, SQLite replicas) against the IR and the service"
     )
     result.checked.append(f"container: {consistency.DOCKERFILE} against the service")
+    _check_helm(ctx, wanted, files, result)
 
 
 def _check_environment(
@@ -90,6 +91,52 @@ def _check_environment(
     for found in consistency.check_environment(target, objects, files, where=where):
         result.findings.append(_finding(found.file, found.message, found.hint))
     return True
+
+
+def _check_helm(
+    ctx: ValidateContext, wanted: dict[str, Target], files: dict[str, bytes], result: TierResult
+) -> None:
+    """Each environment's Helm rendering (shared with the policy tier) against the IR and the
+    service, and against the kustomize rendering of the same environment: both packages must
+    deploy the same thing. Nothing to do without a chart or without helm (the policy tier
+    reports that)."""
+    chart = ctx.chart
+    envs = (
+        sorted(p.stem.removeprefix("values-") for p in chart.glob("values-*.yaml")) if chart else []
+    )
+    check = ctx.helm(envs) if chart else None
+    if chart is None or check is None or not check.ran:
+        return
+    where = ctx.relative(chart)
+    compared = 0
+    for env, helm_objects in sorted(check.rendered.items()):
+        target = wanted.get(env)
+        env_where = f"{where} (values-{env}.yaml)"
+        if target is None:
+            result.findings.append(
+                _finding(
+                    env_where,
+                    f"values file for {env!r}, which is not an environment of deployment.yaml",
+                    "declare the environment in deployment.yaml and rebuild, or remove the file",
+                )
+            )
+            continue
+        found = consistency.check_environment(target, helm_objects, files, where=env_where)
+        try:
+            kustomized = render_overlay(ctx.deploy, env)
+        except KustomizeError:
+            kustomized = None  # reported by the overlay check above
+        if kustomized is not None:
+            found += consistency.compare_renderings(
+                target, kustomized, helm_objects, where=env_where
+            )
+            compared += 1
+        for item in found:
+            result.findings.append(_finding(item.file, item.message, item.hint))
+    result.checked.append(
+        f"helm: {len(check.rendered)} environment(s) of {where} against the IR and the "
+        f"service; {compared} compared with the kustomize rendering"
+    )
 
 
 def _finding(file: str, message: str, hint: str) -> Finding:

@@ -27,7 +27,13 @@ from urllib.parse import urlsplit
 from autocoder.ir.models import Route
 from autocoder.validate.context import ValidateContext
 from autocoder.validate.findings import Finding, Location, Severity, Status, TierResult
-from autocoder.validate.serve import ServeError, not_ready_finding, serve, service_env
+from autocoder.validate.serve import (
+    ServeError,
+    not_ready_finding,
+    outside_findings,
+    serve,
+    service_env,
+)
 from autocoder.validate.tools import ToolError, run_tool, tail
 
 NAME = "contract"
@@ -272,6 +278,9 @@ def run(ctx: ValidateContext) -> TierResult:
     try:
         with serve(ctx) as served:
             _schemathesis(ctx, result, served.base_url, served.headers())
+        if line := served.partners.summary():
+            result.checked.append(line)
+        result.findings.extend(outside_findings(ctx, served.partners, NAME))
     except ServeError as exc:
         result.findings.append(not_ready_finding(ctx, NAME, exc))
         result.not_checked.append("schemathesis: not run, the service did not start")

@@ -45,7 +45,9 @@ MIN_REQUESTS = 20
 WARMUP = 5  # unmeasured requests per route (connections, caches)
 MAX_IN_FLIGHT = 32
 REQUEST_TIMEOUT = 10.0
-THROUGHPUT_TOLERANCE = 0.95  # the achieved rate may fall this much short (scheduling jitter)
+DRAIN_TIMEOUT = 15.0  # seconds to wait for the dataflow to empty its buffers between routes
+DRAIN_GRACE = 0.5  # seconds of backlog after the load that still count as keeping up
+TOLERANCE = 0.95  # the achieved rate may fall this much short (scheduling jitter)
 PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 
 
@@ -54,8 +56,11 @@ class Request:
     method: str
     path: str
     params: dict[str, Any]
-    body: Any
+    bodies: tuple[Any, ...]  # request i sends bodies[i % len]: distinct records where possible
     expected: frozenset[int]  # statuses of a valid answer
+
+    def body(self, i: int) -> Any:
+        return self.bodies[i % len(self.bodies)]
 
 
 @dataclass
@@ -65,6 +70,16 @@ class Measurement:
     errors: Counter[str] = field(default_factory=Counter)  # transport errors by type
     seconds: float = 0.0
     sent: int = 0
+    drain: float | None = None  # seconds the dataflow took to empty its buffers afterwards
+    waiting: float = 0.0  # messages still buffered when the drain wait gave up
+
+    @property
+    def sustained_rps(self) -> float | None:
+        """Answered requests per second counting the time the dataflow needed to process
+        their messages; None when the service has no dataflow."""
+        if self.drain is None or not self.seconds:
+            return None
+        return sum(self.statuses.values()) / (self.seconds + self.drain)
 
     def percentile(self, p: int) -> float:
         """The ``p``-th percentile latency in milliseconds."""
@@ -85,14 +100,11 @@ class Target:
     slo: Slo
     route: Route
     component: Component
+    location: Location  # the SLO's line in architecture.yaml, with the route's node id
 
     @property
     def label(self) -> str:
         return f"{self.route.method} {self.route.path}"
-
-    @property
-    def node(self) -> str:
-        return f"route:{self.label}"
 
     @property
     def rate_limit(self) -> float | None:
@@ -252,8 +264,8 @@ class RequestBuilder:
         self.types = {t.name: t for t in ir.types}
         self.keys: dict[str, Any] = {}  # store -> an existing key (None: none found)
 
-    def body(self, route: Route) -> Any:
-        return type_sample(route.request, self.types) if route.request else None
+    def body(self, route: Route, variant: int = 0) -> Any:
+        return type_sample(route.request, self.types, variant) if route.request else None
 
     def query(self, route: Route) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -292,8 +304,9 @@ class RequestBuilder:
         self.keys[store] = found
         return found
 
-    async def build(self, route: Route) -> tuple[Request, str | None]:
-        """The request to repeat, and a note when the route is measured on its 404 answer."""
+    async def build(self, route: Route, count: int = 1) -> tuple[Request, str | None]:
+        """The request to repeat (``count`` distinct bodies for a write, so that records do not
+        collide on their keys), and a note when the route is measured on its 404 answer."""
         expected = {route.response.status}
         note = None
         path = route.path
@@ -312,18 +325,23 @@ class RequestBuilder:
             for name in route.path_params:
                 path = path.replace("{" + name + "}", quote(str(key), safe=""))
         if route.method == "POST" and route.request:
-            expected.add(409)  # a sample body repeated may conflict with itself
-        request = Request(
-            route.method, path, self.query(route), self.body(route), frozenset(expected)
-        )
+            expected.add(409)  # the variants may run out of distinct keys
+        # variant 0 is the record ``existing_key`` may have created
+        bodies = tuple(self.body(route, i + 1) for i in range(count if route.request else 1))
+        request = Request(route.method, path, self.query(route), bodies, frozenset(expected))
         return request, note
 
 
 # --- load -------------------------------------------------------------------------------------
 
 
-async def _send(client: LoopbackClient, request: Request) -> Answer:
-    return await client.request(request.method, request.path, request.params, request.body)
+async def _send(client: LoopbackClient, request: Request, i: int = 0) -> Answer:
+    return await client.request(request.method, request.path, request.params, request.body(i))
+
+
+def load_size(rate: float, duration: float) -> int:
+    """How many requests ``measure`` sends."""
+    return max(int(rate * duration), MIN_REQUESTS)
 
 
 async def measure(
@@ -332,13 +350,13 @@ async def measure(
     """Send ``request`` at ``rate`` per second for ``duration`` seconds (open loop, at most
     ``MAX_IN_FLIGHT`` outstanding) and time every answer."""
     result = Measurement()
-    count = max(int(rate * duration), MIN_REQUESTS)
+    count = load_size(rate, duration)
     slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
-    async def one() -> None:
+    async def one(i: int) -> None:
         try:
             sent = time.perf_counter()
-            answer = await _send(client, request)
+            answer = await _send(client, request, i)
             result.latencies.append(time.perf_counter() - sent)
             result.statuses[answer.status] += 1
         except TRANSPORT_ERRORS as exc:
@@ -357,11 +375,40 @@ async def measure(
         if time.perf_counter() > deadline:
             slots.release()
             break
-        tasks.append(asyncio.create_task(one()))
+        tasks.append(asyncio.create_task(one(i)))
     await asyncio.gather(*tasks)
     result.seconds = time.perf_counter() - start
     result.sent = len(tasks)
     return result
+
+
+async def backlog(client: LoopbackClient) -> float | None:
+    """Messages waiting in the service's binding buffers (its ``channel_backlog`` gauges);
+    None when it exports none (no dataflow) or /metrics does not answer."""
+    try:
+        answer = await client.request("GET", "/metrics")
+    except TRANSPORT_ERRORS:
+        return None
+    if answer.status != 200:
+        return None
+    values = [
+        float(line.rsplit(" ", 1)[1])
+        for line in answer.body.decode(errors="replace").splitlines()
+        if line.startswith("channel_backlog{")
+    ]
+    return sum(values) if values else None
+
+
+async def drain(client: LoopbackClient, timeout: float = DRAIN_TIMEOUT) -> float | None:
+    """Wait until the dataflow has taken every buffered message (so that the next route is
+    not measured against the previous one's backlog); the messages still waiting after
+    ``timeout`` seconds, or None when the service has no dataflow to watch."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        waiting = await backlog(client)
+        if not waiting or time.perf_counter() > deadline:
+            return waiting
+        await asyncio.sleep(0.1)
 
 
 # --- findings ---------------------------------------------------------------------------------
@@ -373,7 +420,7 @@ def _ms(value: float) -> str:
 
 def judge(target: Target, request: Request, m: Measurement, result: TierResult) -> None:
     """Record the route's numbers and its findings."""
-    location = Location(node=target.node)
+    location = target.location
     answered = sum(m.statuses.values())
     metrics: dict[str, Any] = {
         "operation": target.route.operation_id,
@@ -384,6 +431,11 @@ def judge(target: Target, request: Request, m: Measurement, result: TierResult) 
     }
     if m.errors:
         metrics["errors"] = dict(m.errors)
+    if m.drain is not None:
+        metrics["drain_s"] = round(m.drain, 2)
+        metrics["sustained_rps"] = round(m.sustained_rps or 0.0, 1)
+    if m.waiting:
+        metrics["backlog_after_drain"] = int(m.waiting)
     if m.latencies:
         for p in (50, 95, 99):
             metrics[f"p{p}_ms"] = round(m.percentile(p), 2)
@@ -439,7 +491,8 @@ def judge(target: Target, request: Request, m: Measurement, result: TierResult) 
             )
         )
     wanted = target.slo.throughput_rps
-    if wanted is not None and m.rps < target.rate * THROUGHPUT_TOLERANCE:
+    sustained = m.sustained_rps
+    if wanted is not None and m.rps < target.rate * TOLERANCE:
         result.findings.append(
             _error(
                 "throughput-budget",
@@ -447,6 +500,34 @@ def judge(target: Target, request: Request, m: Measurement, result: TierResult) 
                 location,
                 hint=f"offered {target.rate:g} req/s for {DURATION:g} s; at most "
                 f"{MAX_IN_FLIGHT} requests in flight",
+            )
+        )
+    elif wanted is not None and sustained is not None and (m.drain or 0.0) > DRAIN_GRACE:
+        result.findings.append(
+            _error(
+                "throughput-budget",
+                f"the dataflow behind {target.label} sustains {sustained:.0f} req/s, budget "
+                f"{wanted:g} req/s: the route answered {m.rps:.0f} req/s but its messages "
+                f"took {m.seconds + (m.drain or 0):.1f} s to process",
+                location,
+                hint=f"the buffers absorb a burst, not a sustained rate: the messages were "
+                f"still being processed {m.drain or 0.0:.1f} s after the load ended (up to "
+                f"{DRAIN_GRACE:g} s keeps up); see message_duration_seconds in /metrics for "
+                "the slow step",
+            )
+        )
+    if m.waiting:
+        result.findings.append(
+            Finding(
+                code="dataflow-backlog",
+                severity=Severity.WARNING,
+                message=f"after the load on {target.label} the dataflow still had "
+                f"{int(m.waiting)} message(s) waiting {DRAIN_TIMEOUT:g} s later",
+                tier=NAME,
+                location=location,
+                hint="a step downstream is slower than the route's rate; the routes measured "
+                "after it shared the machine with its backlog",
+                rule_name="the dataflow does not keep up with a route's load",
             )
         )
 
@@ -478,7 +559,9 @@ def targets(ctx: ValidateContext, result: TierResult) -> list[Target]:
             result.not_checked.append(f"SLO {slo.route!r}: no route has this operation id")
             continue
         component, route = by_operation[slo.route]
-        target = Target(slo, route, component)
+        target = Target(
+            slo, route, component, ctx.locate(slo.origin, f"route:{route.method} {route.path}")
+        )
         limit = target.rate_limit
         if slo.throughput_rps is not None and limit is not None and slo.throughput_rps > limit:
             result.findings.append(
@@ -489,7 +572,7 @@ def targets(ctx: ValidateContext, result: TierResult) -> list[Target]:
                     f"req/s) is above the rate limit of component {component.name!r} "
                     f"({limit:g} req/s): measured at the rate limit",
                     tier=NAME,
-                    location=Location(node=target.node),
+                    location=target.location,
                     hint="raise the component's rate_limit or lower the SLO's throughput_rps",
                     rule_name="a throughput budget the blueprint's own rate limit forbids",
                 )
@@ -506,7 +589,8 @@ async def _run_load(
     try:
         builder = RequestBuilder(ctx.ir, client)
         for target in found:
-            request, note = await builder.build(target.route)
+            size = load_size(target.rate, DURATION)
+            request, note = await builder.build(target.route, size + WARMUP)
             if note:
                 result.findings.append(
                     Finding(
@@ -514,16 +598,21 @@ async def _run_load(
                         severity=Severity.NOTE,
                         message=note,
                         tier=NAME,
-                        location=Location(node=target.node),
+                        location=target.location,
                         rule_name="a route's latency is measured on its 404 answer",
                     )
                 )
-            for _ in range(WARMUP):
+            for i in range(size, size + WARMUP):
                 try:
-                    await _send(client, request)
+                    await _send(client, request, i)
                 except TRANSPORT_ERRORS:
                     break
             measured = await measure(client, request, target.rate, DURATION)
+            started = time.perf_counter()
+            waiting = await drain(client)
+            if waiting is not None:
+                measured.drain = time.perf_counter() - started
+                measured.waiting = waiting
             judge(target, request, measured, result)
     finally:
         await client.aclose()
@@ -539,6 +628,8 @@ def run(ctx: ValidateContext) -> TierResult:
         try:
             with serve(ctx) as served:
                 asyncio.run(_run_load(served, ctx, found, result))
+            if line := served.partners.summary():
+                result.checked.append(line)
         except ServeError as exc:
             result.findings.append(not_ready_finding(ctx, NAME, exc))
             result.not_checked.append("the load: not run, the service did not start")

@@ -4,8 +4,10 @@ as it is on disk.
 Each environment is rendered from the files in OUT/deploy/kubernetes (a user may have edited
 them) by the Python kustomize renderer, validated against the Kubernetes API schema (strict)
 and checked with the Kubernetes pack; where ``kubectl`` is on PATH the overlay is also rendered
-by ``kubectl kustomize`` and must come out the same. OUT/deploy/Dockerfile goes through the
-Dockerfile pack. The architecture policy is the blueprint tier's (AC4xxx, AC5xxx).
+by ``kubectl kustomize`` and must come out the same. The Helm chart is linted and rendered per
+environment by ``helm`` and goes through the same schema and pack (without helm on PATH, a
+warning says it was not checked). OUT/deploy/Dockerfile goes through the Dockerfile pack.
+The architecture policy is the blueprint tier's (AC4xxx, AC5xxx).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def run(ctx: ValidateContext) -> TierResult:
         result.not_checked.append(f"policy packs: {exc}")
     else:
         _check_kubernetes(ctx, k8s, result)
+        _check_helm(ctx, k8s, result)
         _check_dockerfile(ctx, docker, result)
     result.seconds = time.perf_counter() - start
     return result.settle()
@@ -88,19 +91,7 @@ def _check_kubernetes(ctx: ValidateContext, pack: Pack, result: TierResult) -> N
             )
             continue
         checked += len(objects)
-        if schema_missing is None:
-            for obj in objects:
-                for error in kubeschema.validate_manifest(obj):
-                    result.findings.append(
-                        _code_finding(
-                            codes.GENERATED_MANIFEST_INVALID,
-                            where,
-                            f"{_subject(obj)}: {error}",
-                            "Kubernetes would reject the object: fix the field the message names",
-                        )
-                    )
-        for violation in pack.check([(where, obj) for obj in objects]):
-            result.findings.append(_violation(violation, Location(where)))
+        _police(objects, where, pack, result, schema=schema_missing is None)
         if kubectl is not None:
             _compare_with_kubectl(ctx, kubectl, env, objects, result)
     result.checked.append(
@@ -111,6 +102,71 @@ def _check_kubernetes(ctx: ValidateContext, pack: Pack, result: TierResult) -> N
         result.checked.append("kubectl kustomize: not on PATH, the Python rendering was used")
     else:
         result.checked.append(f"kubectl kustomize: {len(envs)} overlay(s) compared")
+
+
+def _police(
+    objects: list[dict[str, Any]], where: str, pack: Pack, result: TierResult, *, schema: bool
+) -> None:
+    """The Kubernetes API schema (strict, when available) and the pack over ``objects``."""
+    if schema:
+        for obj in objects:
+            for error in kubeschema.validate_manifest(obj):
+                result.findings.append(
+                    _code_finding(
+                        codes.GENERATED_MANIFEST_INVALID,
+                        where,
+                        f"{_subject(obj)}: {error}",
+                        "Kubernetes would reject the object: fix the field the message names",
+                    )
+                )
+    for violation in pack.check([(where, obj) for obj in objects]):
+        result.findings.append(_violation(violation, Location(where)))
+
+
+def _check_helm(ctx: ValidateContext, pack: Pack, result: TierResult) -> None:
+    """The chart as it is on disk: ``helm lint --strict``, then each environment's
+    ``helm template`` through the schema and the pack. Without helm the chart is not
+    rendered: a warning says so (the kustomize package above was checked)."""
+    chart = ctx.chart
+    if chart is None:
+        return
+    where = ctx.relative(chart)
+    envs = sorted(p.stem.removeprefix("values-") for p in chart.glob("values-*.yaml"))
+    check = ctx.helm(envs)
+    if check is None:
+        return
+    if not check.ran:
+        result.findings.append(
+            Finding(
+                code="helm-not-run",
+                severity=Severity.WARNING,
+                message=f"{where}: the chart was not linted or rendered ({check.reason})",
+                tier=NAME,
+                location=Location(where),
+                hint="install helm (https://helm.sh) to check the chart; the kustomize "
+                "package was checked",
+                rule_name="the Helm chart could not be checked",
+            )
+        )
+        return
+    for message in check.errors:
+        result.findings.append(
+            _code_finding(
+                codes.GENERATED_CHART_INVALID,
+                where,
+                message,
+                "fix the template or values file it names, or regenerate with `autocoder build`",
+            )
+        )
+    schema = kubeschema.available() is None
+    count = 0
+    for env, objects in sorted(check.rendered.items()):
+        count += len(objects)
+        _police(objects, f"{where} (values-{env}.yaml)", pack, result, schema=schema)
+    result.checked.append(
+        f"helm: lint --strict and template of {where} for {len(envs)} environment(s), "
+        f"{count} manifests: schema (strict), {pack.name} pack"
+    )
 
 
 def _compare_with_kubectl(

@@ -33,7 +33,7 @@ from .runtime.components import (
 )
 from .runtime.logs import get_logger
 from .runtime.metrics import Metrics
-from .runtime.store import Database, Store
+from .runtime.store import Database, Store, store_sink
 from .settings import Settings, seconds
 
 Message = dict[str, Any]
@@ -197,17 +197,7 @@ class System:
             )
         target = config["store"]
         store: Store = getattr(self.stores, target["component"].replace("-", "_"))
-        columns = set(store.table.c.keys())
-        operation = target.get("operation", "create")
-
-        async def write(message: Message) -> None:
-            row = {k: v for k, v in message.items() if k in columns}
-            if operation == "update":
-                await store.update(row.pop(store.key), row)
-            else:
-                await store.create(row)
-
-        return write
+        return store_sink(store, target.get("operation", "create"))
 
     def _source(self, component: str, config: dict[str, Any], port: str) -> Any:
         emit = self.emitter(component)
