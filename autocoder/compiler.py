@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,11 +21,13 @@ from jsonschema.exceptions import ValidationError
 from ruamel.yaml import YAML
 
 from autocoder.diagnostics import DiagnosticSink, Span, Suppression, codes
-from autocoder.frontend.loader import LoadedDocument, load_yaml_file
+from autocoder.frontend.loader import LoadedDocument, load_yaml_file, load_yaml_text
 from autocoder.frontend.lower import ARCHITECTURE, DEPLOYMENT, default_deployment, lower
+from autocoder.frontend.openapi.document import Contract, read_contract
+from autocoder.frontend.openapi.importer import import_contract
 from autocoder.frontend.schema_check import check_against_schema
 from autocoder.ir.models import IR
-from autocoder.ir.serialize import dump_ir, seal
+from autocoder.ir.serialize import IR_FILENAME, dump_ir, seal
 from autocoder.passes import PassContext, run_passes
 
 
@@ -35,6 +39,7 @@ class CompileResult:
     deployment_text: str = ""
     deployment_generated: bool = False
     files: dict[str, str] = field(default_factory=dict)
+    contract_files: dict[str, bytes] = field(default_factory=dict)  # written beside the blueprints
 
     @property
     def ok(self) -> bool:
@@ -135,7 +140,35 @@ def compile_source(source: Path) -> CompileResult:
         return _compile(source)
 
 
+def looks_like_contract(path: Path) -> bool:
+    """Whether ``path`` is an OpenAPI or Swagger document rather than blueprints or an IR file:
+    a YAML file with a top-level ``openapi:``/``swagger:`` key near its start, or a JSON
+    object with such a member."""
+    if not path.is_file() or path.name in (ARCHITECTURE, IR_FILENAME):
+        return False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    if head.lstrip("\ufeff \t\r\n").startswith("{"):
+        if not _JSON_CONTRACT_KEY.search(head) and len(head) < 8192:
+            return False
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return _JSON_CONTRACT_KEY.search(head) is not None  # let the loader report it
+        return isinstance(data, dict) and ("openapi" in data or "swagger" in data)
+    return _CONTRACT_KEY.search(head) is not None
+
+
+_CONTRACT_KEY = re.compile(r"""(?m)^\s*["']?(openapi|swagger)["']?\s*:""")
+_JSON_CONTRACT_KEY = re.compile(r'"(openapi|swagger)"\s*:')
+
+
 def _compile(source: Path) -> CompileResult:
+    if looks_like_contract(source):
+        return _compile_contract(source)
     sink = DiagnosticSink()
     result = CompileResult(sink)
     resolved = resolve_source(source)
@@ -152,6 +185,9 @@ def _compile(source: Path) -> CompileResult:
     arch = _load(arch_path, "architecture.schema.json", sink)
     dep = _load(dep_path, "deployment.schema.json", sink) if dep_path else None
     if arch is None or (dep_path is not None and dep is None):
+        return result
+    contracts = _load_contracts(arch, arch_path.parent, sink)
+    if contracts is None:
         return result
     result.files = {ARCHITECTURE: arch.file}
     result.architecture_text = arch.text
@@ -175,12 +211,27 @@ def _compile(source: Path) -> CompileResult:
             hint="the compiled output holds the deployment.yaml used; copy it next to the "
             "architecture to change it",
         )
+    return _finish(result, arch, deployment, contracts)
+
+
+def _finish(
+    result: CompileResult,
+    arch: LoadedDocument,
+    deployment: dict[str, Any],
+    contracts: dict[str, Contract],
+) -> CompileResult:
+    """Lower, run the passes, apply suppressions and seal the IR."""
+    sink = result.sink
+    result.contract_files = {name: c.raw for name, c in contracts.items()}
+    result.files.update({name: c.file for name, c in contracts.items()})
     ir = lower(
         arch.data,
         deployment,
         deployment_generated=result.deployment_generated,
         sink=sink,
         deployment_file=result.files[DEPLOYMENT],
+        contracts=contracts,
+        architecture_file=arch.file,
     )
     ctx = PassContext(ir=ir, sink=sink, files=result.files, deployment_raw=deployment)
     run_passes(ctx)
@@ -198,3 +249,69 @@ def _compile(source: Path) -> CompileResult:
     sink.apply_suppressions(suppressions, file=arch.file, today=today())
     result.ir = seal(ir)
     return result
+
+
+def _load_contracts(
+    arch: LoadedDocument, base: Path, sink: DiagnosticSink
+) -> dict[str, Contract] | None:
+    """The OpenAPI documents the api components name (``config.contract``), checked; None when
+    one is missing or invalid (reported)."""
+    contracts: dict[str, Contract] = {}
+    ok = True
+    for name, raw in sorted(arch.data.get("components", {}).items()):
+        config = raw.get("config") if isinstance(raw, dict) else None
+        if raw.get("kind") != "api" or not isinstance(config, dict) or "contract" not in config:
+            continue
+        relative = str(config["contract"])
+        if relative in contracts:
+            continue
+        path = base / relative
+        if not path.is_file():
+            sink.report(
+                codes.CONTRACT_NOT_FOUND,
+                f"contract {relative!r} does not exist beside {ARCHITECTURE}",
+                file=arch.file,
+                pointer=f"/components/{name}/config/contract",
+                hint="`contract` is a path relative to architecture.yaml",
+            )
+            ok = False
+            continue
+        contract = read_contract(path, display_path(path), relative, sink)
+        if contract is None:
+            ok = False
+        else:
+            contracts[relative] = contract
+    return contracts if ok else None
+
+
+def _compile_contract(source: Path) -> CompileResult:
+    """An OpenAPI document as SOURCE: import it into blueprints, then compile those."""
+    sink = DiagnosticSink()
+    result = CompileResult(sink)
+    name = "openapi.json" if source.suffix.lower() == ".json" else "openapi.yaml"
+    contract = read_contract(source, display_path(source), name, sink)
+    if contract is None:
+        return result
+    architecture, deployment = import_contract(contract)
+    spec = display_path(source)
+    result.architecture_text = dump_yaml(
+        architecture,
+        f"# Imported from {spec} by autocoder compile. The contract is {name}, served as "
+        "written;\n# this file says how each of its operations is implemented.\n"
+        "# yaml-language-server: $schema=https://schemas.autocoder.dev/v1/architecture.schema.json\n",
+    )
+    result.deployment_text = dump_yaml(
+        deployment,
+        f"# How {architecture['system']['name']} runs in each environment (imported from "
+        f"{spec}).\n",
+    )
+    arch = load_yaml_text(result.architecture_text, ARCHITECTURE, sink)
+    dep = load_yaml_text(result.deployment_text, DEPLOYMENT, sink)
+    if arch is None or dep is None:
+        return result
+    arch_ok = check_against_schema(arch.data, "architecture.schema.json", arch.file, sink)
+    dep_ok = check_against_schema(dep.data, "deployment.schema.json", dep.file, sink)
+    if not (arch_ok and dep_ok):
+        return result
+    result.files = {ARCHITECTURE: arch.file, DEPLOYMENT: dep.file}
+    return _finish(result, arch, dep.data, {name: contract})

@@ -25,7 +25,7 @@ from autocoder.backends.supply_chain.signing import (
 from autocoder.cli.exit_codes import ExitCode, exit_code_for
 from autocoder.cli.output import emit_diagnostics, info
 from autocoder.cli.tasks import _conflicts_to_sink, compile_task
-from autocoder.compiler import display_path
+from autocoder.compiler import display_path, looks_like_contract
 from autocoder.diagnostics import DiagnosticSink, Severity, Span, codes
 from autocoder.frontend.lower import ARCHITECTURE, DEPLOYMENT
 from autocoder.ir.models import IR
@@ -34,6 +34,13 @@ from autocoder.output import FileDraft, WriteConflictError, write_tree
 from autocoder.output.writer import plan, read_manifest
 
 LOGIC_DIR = "logic"  # beside a blueprint: implementations of custom logic, copied once
+
+
+CONTRACT_SERVICES = False  # the python service back end cannot serve contract APIs yet
+
+
+def _contract_files(ir: IR) -> list[str]:
+    return sorted({c.contract.file for c in ir.components if c.contract is not None})
 
 
 def _is_blueprint_dir(path: Path) -> bool:
@@ -71,11 +78,11 @@ def generate_task(
             emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
             return ExitCode.USAGE
     blueprints: Path | None = None
-    if _is_blueprint_dir(source):
+    if _is_blueprint_dir(source) or looks_like_contract(source):
         code = compile_task(source, out, force=force, fmt=fmt)
         if code != ExitCode.OK:
             return code
-        blueprints = source
+        blueprints = None if looks_like_contract(source) else source
         ir_path = out / IR_FILENAME
     else:
         ir_path = source / IR_FILENAME if source.is_dir() else source
@@ -149,6 +156,19 @@ def _write_outputs(
 ) -> int:
     """Generate service/ and deploy/, gate them, add the supply-chain records, then write the
     three trees (nothing is written when the gate or a conflict check fails)."""
+    contracts = [c for c in ir.components if c.contract is not None]
+    if contracts and not CONTRACT_SERVICES:
+        sink.report(
+            codes.GENERATION_NOT_IMPLEMENTED,
+            f"component {contracts[0].name!r} serves the OpenAPI contract "
+            f"{contracts[0].contract.file if contracts[0].contract else ''}: generating its "
+            "service is not implemented in this version",
+            span=Span(display_path(ir_path)),
+            hint="`autocoder compile` wrote the blueprints and the IR; generation of contract "
+            "APIs follows",
+        )
+        emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+        return exit_code_for(sink.diagnostics)
     service_tree = _relative(_seed_logic(blueprints, service_drafts(ir)), SERVICE + "/")
     deploy_tree = _relative(deploy_drafts(ir), DEPLOY + "/")
     generated = {f"{SERVICE}/{d.path}": d.content for d in service_tree if not d.user_owned}
@@ -159,7 +179,7 @@ def _write_outputs(
         return exit_code_for(sink.diagnostics)
     root_tree = [
         FileDraft(name, (out / name).read_bytes())
-        for name in (ARCHITECTURE, DEPLOYMENT, IR_FILENAME)
+        for name in (ARCHITECTURE, DEPLOYMENT, IR_FILENAME, *_contract_files(ir))
         if (out / name).is_file() and name in read_manifest(out)
     ]
     if IR_FILENAME not in {d.path for d in root_tree}:

@@ -43,6 +43,7 @@ def compile_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
         FileDraft.text(ARCHITECTURE, result.architecture_text),
         FileDraft.text(DEPLOYMENT, result.deployment_text),
         FileDraft.text(IR_FILENAME, result.ir_text()),
+        *(FileDraft(name, raw) for name, raw in sorted(result.contract_files.items())),
     ]
     try:
         write_tree(out, drafts, force=force)

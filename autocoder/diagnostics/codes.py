@@ -218,6 +218,103 @@ UNSUPPORTED_SCHEMA_VERSION: Final = _code(
     "This release reads blueprint language version 1. A newer blueprint needs a newer Autocoder.",
 )
 
+# --- AC21xx: OpenAPI contracts ----------------------------------------------------------------
+OPENAPI_SWAGGER2: Final = _code(
+    "AC2101",
+    "openapi-swagger2",
+    E,
+    Stage.SCHEMA,
+    "The source is a Swagger 2.0 document; Autocoder reads OpenAPI 3.0 and 3.1.",
+    "Convert it to OpenAPI 3 first, for example with `npx swagger2openapi spec.yaml -o "
+    "openapi.yaml`, and compile the result.",
+)
+NOT_OPENAPI: Final = _code(
+    "AC2102",
+    "not-openapi",
+    E,
+    Stage.SCHEMA,
+    "The file is neither blueprints nor an OpenAPI 3.0/3.1 document.",
+    "SOURCE is a directory holding architecture.yaml, an architecture.yaml file, or an OpenAPI "
+    "document whose top level has `openapi: 3.0.x` or `openapi: 3.1.x`.",
+)
+OPENAPI_INVALID: Final = _code(
+    "AC2103",
+    "openapi-invalid",
+    E,
+    Stage.SCHEMA,
+    "The OpenAPI document does not follow the OpenAPI specification's own schema.",
+    "The document is checked against the official JSON Schema of its OpenAPI version "
+    "(schemas/openapi/). Fix the element the message names.",
+)
+OPENAPI_REF_UNRESOLVED: Final = _code(
+    "AC2104",
+    "openapi-ref-unresolved",
+    E,
+    Stage.RESOLVE,
+    "A `$ref` points at nothing in the document.",
+    "Local references (`#/components/schemas/Pet`) must name an element of the same document.",
+)
+OPENAPI_REF_EXTERNAL: Final = _code(
+    "AC2105",
+    "openapi-ref-external",
+    E,
+    Stage.RESOLVE,
+    "A `$ref` points into another file or URL.",
+    "The contract must be one self-contained document. Bundle it first, for example with "
+    "`npx @redocly/cli bundle spec.yaml -o openapi.yaml`.",
+)
+OPENAPI_PATTERN_DROPPED: Final = _code(
+    "AC2106",
+    "openapi-pattern-dropped",
+    W,
+    Stage.SCHEMA,
+    "A `pattern` uses regular-expression features Python cannot run; it is not enforced.",
+    "ECMAScript Unicode classes (`\\p{L}`, `\\p{N}`) and named groups are translated; other "
+    "features (such as `\\p{Greek}` or possessive quantifiers) are not. The served contract "
+    "keeps the pattern; the service does not check it. Rewrite the pattern to enforce it.",
+    suppressible=True,
+)
+OPENAPI_SECURITY_UNVERIFIABLE: Final = _code(
+    "AC2107",
+    "openapi-security-unverifiable",
+    W,
+    Stage.SCHEMA,
+    "A security scheme cannot be verified by the generated service; requests needing it are "
+    "refused.",
+    "`mutualTLS` is terminated by the ingress, not the service, and unknown scheme types cannot "
+    "be checked: the service refuses such requests (fail closed). `oauth2` and `openIdConnect` "
+    "tokens are verified locally as JWTs (JWT_SECRET or JWT_PUBLIC_KEY_FILE).",
+    suppressible=True,
+)
+OPENAPI_OPERATION_UNKNOWN: Final = _code(
+    "AC2108",
+    "openapi-operation-unknown",
+    E,
+    Stage.RESOLVE,
+    "`operations` names an operation the contract does not have.",
+    "Keys of an api component's `operations` are operationIds of its contract, or `METHOD "
+    "/path` for operations without one.",
+)
+OPENAPI_DUPLICATE_OPERATION_ID: Final = _code(
+    "AC2109",
+    "openapi-duplicate-operation-id",
+    W,
+    Stage.SCHEMA,
+    "Several operations share one operationId; they are keyed by method and path instead.",
+    "OpenAPI requires operationIds to be unique. The served contract keeps them as written; "
+    "the blueprint refers to these operations as `METHOD /path`.",
+    suppressible=True,
+)
+CONTRACT_NOT_FOUND: Final = _code(
+    "AC2110",
+    "contract-not-found",
+    E,
+    Stage.LOAD,
+    "The contract file an api component names does not exist or cannot be read.",
+    "`contract` is a path relative to architecture.yaml.",
+)
+
+
 # --- AC3xxx: architecture semantics ---------------------------------------------------------
 UNKNOWN_COMPONENT: Final = _code(
     "AC3001",
@@ -717,6 +814,15 @@ IMPLIED_SECRET: Final = _code(
     "JWT_SECRET. When deployment.yaml does not name a secret for it, the manifests reference "
     "the Secret `<system>-<environment>-auth` (key `api-keys` or `jwt-secret`). Declare it "
     "under `environments.<name>.secrets` to choose the secret yourself.",
+)
+GENERATION_NOT_IMPLEMENTED: Final = _code(
+    "AC7009",
+    "generation-not-implemented",
+    E,
+    Stage.GENERATE,
+    "The IR compiles, but this Autocoder cannot generate a service for part of it yet.",
+    "The message names the part. Nothing is written; `autocoder compile` output (blueprints and "
+    "IR) is complete and valid.",
 )
 
 # --- AC8xxx: supply chain -------------------------------------------------------------------

@@ -11,6 +11,6 @@ def did_you_mean(name: str, candidates: Iterable[str], *, what: str = "") -> str
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"
-    if options and len(options) <= 8:
+    if options and len(options) <= 12:
         return f"known {what or 'names'}: {', '.join(options)}"
     return None

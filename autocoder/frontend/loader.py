@@ -329,9 +329,12 @@ def _yaml_hint(problem: str, text: str, line: int, col: int) -> str | None:
     return None
 
 
-def load_yaml_file(path: Path, file: str, sink: DiagnosticSink) -> LoadedDocument | None:
-    """Read and parse a blueprint file. ``file`` is the name used in diagnostics."""
-    limit = max_file_bytes()
+def load_yaml_file(
+    path: Path, file: str, sink: DiagnosticSink, *, max_bytes: int | None = None
+) -> LoadedDocument | None:
+    """Read and parse a blueprint file. ``file`` is the name used in diagnostics; ``max_bytes``
+    raises the size limit (API contracts are larger than blueprints)."""
+    limit = max(max_file_bytes(), max_bytes or 0)
     try:
         size = path.stat().st_size
         if size > limit:

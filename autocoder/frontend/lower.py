@@ -8,7 +8,8 @@ stay as names for the semantic passes to report. The one thing resolved here is 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from autocoder import __version__
 from autocoder.diagnostics import DiagnosticSink, codes
@@ -17,7 +18,10 @@ from autocoder.frontend.loader import join_pointer
 from autocoder.frontend.schema_check import check_definition
 from autocoder.ir import models as m
 from autocoder.ir.units import duration_ms
-from autocoder.kinds import registry
+from autocoder.kinds import STORAGE_KINDS, registry
+
+if TYPE_CHECKING:
+    from autocoder.frontend.openapi.document import Contract
 
 PATH_PARAM = re.compile(r"\{([^{}]*)\}")
 ARCHITECTURE = "architecture.yaml"
@@ -50,7 +54,12 @@ def lower(
     deployment_generated: bool,
     sink: DiagnosticSink,
     deployment_file: str,
+    contracts: Mapping[str, Contract] | None = None,
+    architecture_file: str = ARCHITECTURE,
 ) -> m.IR:
+    """``contracts``: the checked OpenAPI documents api components name, by the path written
+    in ``contract``."""
+    contracts = contracts or {}
     security = m.Security(**architecture.get("policy", {}).get("security", {}))
     entities = {
         name: str(raw.get("config", {}).get("entity"))
@@ -58,7 +67,7 @@ def lower(
         if raw.get("kind") == "store" and isinstance(raw.get("config"), dict)
     }
     components = [
-        _component(name, raw, security, entities)
+        _component(name, raw, security, entities, contracts, sink, architecture_file)
         for name, raw in sorted(architecture["components"].items())
     ]
     ir = m.IR(
@@ -67,6 +76,7 @@ def lower(
         sources=[
             m.SourceFile(role="architecture", name=ARCHITECTURE),
             m.SourceFile(role="deployment", name=DEPLOYMENT, generated=deployment_generated),
+            *(m.SourceFile(role="contract", name=name) for name in sorted(contracts)),
         ],
         types=[
             m.TypeDef(
@@ -107,12 +117,28 @@ def _ports(component: str, raw: dict[str, Any], direction: m.Direction) -> list[
 
 
 def _component(
-    name: str, raw: dict[str, Any], security: m.Security, entities: dict[str, str]
+    name: str,
+    raw: dict[str, Any],
+    security: m.Security,
+    entities: dict[str, str],
+    contracts: Mapping[str, Contract],
+    sink: DiagnosticSink,
+    architecture_file: str,
 ) -> m.Component:
     kind = registry().get(raw["kind"])
     config = {**(kind.defaults if kind else {}), **raw.get("config", {})}
     routes: list[m.Route] = []
-    if raw["kind"] == "api":
+    contract_document = None
+    if raw["kind"] == "api" and "contract" in config:
+        from autocoder.frontend.openapi.lower import contract_routes
+
+        contract = contracts.get(str(config["contract"]))
+        if contract is not None:  # else the compiler reported why it could not be read
+            routes = contract_routes(name, config, contract, sink, architecture_file)
+            contract_document = m.ContractDocument(
+                file=contract.name, version=contract.version, document=contract.data
+            )
+    elif raw["kind"] == "api":
         base = config.get("base_path", "")
         routes = [
             _route(name, i, r, base, security, entities)
@@ -128,6 +154,7 @@ def _component(
         outputs=_ports(name, raw, m.Direction.OUT),
         config=config,
         routes=routes,
+        contract=contract_document,
         capabilities=_capabilities(raw.get("capabilities", {})),
         logic=m.Logic(**raw.get("logic", {})),
     )
@@ -340,7 +367,7 @@ def _environments(
 ) -> list[m.Environment]:
     system = architecture["system"]
     envs = deployment["environments"]
-    stores = sorted(n for n, c in architecture["components"].items() if c["kind"] == "store")
+    stores = sorted(n for n, c in architecture["components"].items() if c["kind"] in STORAGE_KINDS)
     out = []
     for name in sorted(envs):
         chain = _resolve_chain(name, envs, sink, file)

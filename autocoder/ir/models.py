@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 IR_MAJOR = 1
-IR_MINOR = 0
+IR_MINOR = 1
 IR_VERSION = f"{IR_MAJOR}.{IR_MINOR}"
 
 
@@ -128,7 +128,7 @@ class Route(_Model):
     id: str
     origin: str
     operation_id: str
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
     path: str  # base_path + route path
     path_params: list[str]
     summary: str = ""
@@ -141,6 +141,15 @@ class Route(_Model):
     call: CallRef | None = None
     emit: str | None = None
     auth: bool
+    contract: str | None = None  # a contract API's operation: its JSON pointer in the document
+
+
+class ContractDocument(_Model):
+    """The OpenAPI document an api component serves (its contract), as plain JSON data."""
+
+    file: str  # the path architecture.yaml names, relative to it
+    version: Literal["3.0", "3.1"]
+    document: dict[str, Any]
 
 
 class Component(_Model):
@@ -153,6 +162,7 @@ class Component(_Model):
     outputs: list[Port] = []
     config: dict[str, Any] = {}
     routes: list[Route] = []  # api components: routes are lifted out of config
+    contract: ContractDocument | None = None  # a contract api: the document it serves
     capabilities: Capabilities = Capabilities()
     logic: Logic = Logic()
 
@@ -322,7 +332,7 @@ class Environment(_Model):
 
 
 class SourceFile(_Model):
-    role: Literal["architecture", "deployment"]
+    role: Literal["architecture", "deployment", "contract"]
     name: str
     generated: bool = False  # deployment.yaml made from defaults because none was given
 

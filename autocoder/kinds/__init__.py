@@ -59,6 +59,8 @@ class KindSpec:
 
 
 ALL_STORE_OPERATIONS = ("create", "get", "list", "update", "delete")
+DOCUMENT_OPERATIONS = ("create", "get", "list", "replace", "patch", "delete")
+STORAGE_KINDS = ("store", "documents")  # kinds that keep data in a database
 
 BUILTIN_KINDS: tuple[KindSpec, ...] = (
     KindSpec(
@@ -86,6 +88,21 @@ BUILTIN_KINDS: tuple[KindSpec, ...] = (
             "filters": [],
             "page_size": 50,
             "max_page_size": 500,
+        },
+        call_target=True,
+    ),
+    KindSpec(
+        "documents",
+        "JSON documents kept whole, keyed by one field (the resources of an API contract): "
+        "create/get/list/replace/patch/delete.",
+        inputs=PortRule(max=0),
+        outputs=PortRule(max=0),
+        config_def="config_documents",
+        defaults={
+            "key_type": "string",
+            "key_strategy": "uuid",
+            "filters": [],
+            "operations": list(DOCUMENT_OPERATIONS),
         },
         call_target=True,
     ),

@@ -20,7 +20,7 @@ from autocoder.frontend.loader import join_pointer
 from autocoder.frontend.schema_check import validator_for
 from autocoder.ir.models import Environment
 from autocoder.ir.units import cpu_millis, memory_bytes
-from autocoder.kinds import registry
+from autocoder.kinds import STORAGE_KINDS, registry
 from autocoder.passes.check_secrets import CREDENTIAL_URL, KEY_LOOKALIKE, SECRET_NAME
 from autocoder.passes.context import PassContext
 
@@ -97,7 +97,7 @@ def _check_references(check: _EnvCheck) -> None:
                 hint=did_you_mean(db.store, ctx.components, what="components"),
                 key=True,
             )
-        elif component.kind != "store":
+        elif component.kind not in STORAGE_KINDS:
             check.report(
                 codes.DATABASE_FOR_NON_STORE,
                 f"{db.store!r} is of kind {component.kind}, not a store",
@@ -253,7 +253,8 @@ def _check_scaling(check: _EnvCheck) -> None:
     sqlite = [
         d.store
         for d in env.databases
-        if d.engine == "sqlite" and getattr(ctx.components.get(d.store), "kind", None) == "store"
+        if d.engine == "sqlite"
+        and getattr(ctx.components.get(d.store), "kind", None) in STORAGE_KINDS
     ]
     if most > 1 and sqlite:
         check.report(

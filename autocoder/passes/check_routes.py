@@ -7,7 +7,8 @@ import re
 
 from autocoder.diagnostics import codes
 from autocoder.diagnostics.suggest import did_you_mean
-from autocoder.frontend.lower import PATH_PARAM
+from autocoder.frontend.loader import join_pointer
+from autocoder.frontend.lower import ARCHITECTURE, PATH_PARAM
 from autocoder.ir.models import Component, QueryParam, Route
 from autocoder.ir.typesys import (
     BUILTIN_TYPES,
@@ -50,6 +51,9 @@ def check_routes(ctx: PassContext) -> None:
                     route.origin + "/operation_id",
                 )
             seen_ids.setdefault(route.operation_id, route)
+            if route.contract is not None:
+                _check_contract_route(ctx, api, route)
+                continue
             _check_path(ctx, route)
             _check_types(ctx, route)
             _check_call(ctx, route)
@@ -176,6 +180,56 @@ def _check_types(ctx: PassContext, route: Route) -> None:
             codes.INVALID_CONFIG,
             "a 204 response has no body, but a type is given",
             route.origin + "/response/status",
+        )
+
+
+def _check_contract_route(ctx: PassContext, api: Component, route: Route) -> None:
+    """A contract operation: its path must not be one the service keeps for itself, and a
+    call must reach a collection operation (the contract says everything else)."""
+    if any(route.path == p or route.path.startswith(p + "/") for p in RESERVED_PATHS):
+        ctx.report(
+            codes.RESERVED_ROUTE,
+            f"path {route.path} is reserved by the generated service",
+            route.origin,
+        )
+    if route.call is None:
+        return
+    where = (
+        f"{ARCHITECTURE}#"
+        + join_pointer("/components", api.name, "config", "operations", route.operation_id)
+        + "/call"
+    )
+    target = ctx.components.get(route.call.component)
+    if target is None:
+        ctx.report(
+            codes.UNKNOWN_COMPONENT,
+            f"operation {route.operation_id!r} calls unknown component {route.call.component!r}",
+            where,
+            hint=did_you_mean(route.call.component, ctx.components, what="components"),
+        )
+        return
+    if target.kind != "documents":
+        ctx.report(
+            codes.UNKNOWN_OPERATION,
+            f"{target.name!r} is a {target.kind}; a contract operation calls a `documents` "
+            "collection (its schema comes from the contract)",
+            where,
+        )
+        return
+    offered = target.config.get("operations", [])
+    op = route.call.operation
+    if op not in offered:
+        ctx.report(
+            codes.UNKNOWN_OPERATION,
+            f"collection {target.name!r} does not offer {op!r}",
+            where,
+            hint=did_you_mean(op, offered, what="operations"),
+        )
+    elif op in ("get", "replace", "patch", "delete") and not route.path_params:
+        ctx.report(
+            codes.PATH_PARAMETER,
+            f"{target.name}.{op} needs the key in the path; {route.path} has no parameter",
+            where,
         )
 
 

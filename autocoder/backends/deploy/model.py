@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from autocoder.ir.models import IR, Autoscaling, Broker, Environment, Ingress
-from autocoder.kinds import registry
+from autocoder.kinds import STORAGE_KINDS, registry
 
 # The generated service's fixed routes (autocoder/runtime/http.py health_router, app/main.py).
 LIVENESS_PATH = "/healthz"
@@ -253,7 +253,7 @@ def target(env: Environment, ir: IR) -> Target:
         conventional = SecretEnv(credential[0], dns_label(f"{app}-{env.name}-auth"), credential[1])
         secrets.append(conventional)
         implied.append(conventional)
-    stores = [c.name for c in ir.components if c.kind == "store"]
+    stores = [c.name for c in ir.components if c.kind in STORAGE_KINDS]
     engines = sorted({_engine(env, store) for store in stores})
     # With no PostgreSQL database the service keeps its data in an SQLite file (even with no
     # store: the migration table lives there), so that file needs a writable directory.
