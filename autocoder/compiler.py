@@ -166,6 +166,15 @@ _CONTRACT_KEY = re.compile(r"""(?m)^\s*["']?(openapi|swagger)["']?\s*:""")
 _JSON_CONTRACT_KEY = re.compile(r'"(openapi|swagger)"\s*:')
 
 
+def _looks_like_blueprints(path: Path) -> bool:
+    """A YAML mapping with a blueprint's top-level keys (unreadable files: let the loader say)."""
+    scratch = DiagnosticSink()
+    doc = load_yaml_file(path, display_path(path), scratch)
+    if doc is None:
+        return True
+    return bool({"schema_version", "system", "components"} & set(doc.data))
+
+
 def _compile(source: Path) -> CompileResult:
     if looks_like_contract(source):
         return _compile_contract(source)
@@ -182,6 +191,15 @@ def _compile(source: Path) -> CompileResult:
         )
         return result
     arch_path, dep_path = resolved
+    if arch_path.name != ARCHITECTURE and not _looks_like_blueprints(arch_path):
+        sink.report(
+            codes.NOT_OPENAPI,
+            f"{display_path(arch_path)} is neither blueprints (no `system` or `components`) "
+            "nor an OpenAPI document (no `openapi`)",
+            span=Span(display_path(arch_path)),
+            hint="pass a blueprint directory, an architecture.yaml, or an OpenAPI 3.0/3.1 document",
+        )
+        return result
     arch = _load(arch_path, "architecture.schema.json", sink)
     dep = _load(dep_path, "deployment.schema.json", sink) if dep_path else None
     if arch is None or (dep_path is not None and dep is None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,3 +42,16 @@ def document_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, .
         for index, value in enumerate(node):
             out += document_paths(value, (*prefix, index))
     return out
+
+
+# The OpenAPI documents of tests/frontend/openapi/specs/ that are valid OpenAPI 3.x.
+OPENAPI_SPECS = Path(__file__).resolve().parent / "frontend" / "openapi" / "specs"
+VALID_OPENAPI_SPECS = (
+    "petstore-crud.yaml",
+    "bookstore-31.json",
+    "nasty-identifiers.yaml",
+    "regex-dialects.yaml",
+    "params-styles.yaml",
+    "bodies.yaml",
+    "recursive-polymorphic.yaml",
+)

@@ -36,7 +36,7 @@ from autocoder.output.writer import plan, read_manifest
 LOGIC_DIR = "logic"  # beside a blueprint: implementations of custom logic, copied once
 
 
-CONTRACT_SERVICES = False  # the python service back end cannot serve contract APIs yet
+CONTRACT_SERVICES = True  # the python service back end serves contract APIs
 
 
 def _contract_files(ir: IR) -> list[str]:
@@ -78,7 +78,8 @@ def generate_task(
             emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
             return ExitCode.USAGE
     blueprints: Path | None = None
-    if _is_blueprint_dir(source) or looks_like_contract(source):
+    yaml_file = source.is_file() and source.suffix.lower() in (".yaml", ".yml")
+    if _is_blueprint_dir(source) or yaml_file or looks_like_contract(source):
         code = compile_task(source, out, force=force, fmt=fmt)
         if code != ExitCode.OK:
             return code

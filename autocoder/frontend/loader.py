@@ -8,6 +8,7 @@ every key and value came from. YAML 1.2 rules apply (``yes`` is a string, not a 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -117,10 +118,13 @@ def _decode(raw: bytes, file: str, sink: DiagnosticSink) -> str | None:
 class _Builder:
     """Turns a composed node graph into plain data, filling the pointer table."""
 
-    def __init__(self, file: str, sink: DiagnosticSink, index: PointerIndex) -> None:
+    def __init__(
+        self, file: str, sink: DiagnosticSink, index: PointerIndex, *, scalar_keys: bool = False
+    ) -> None:
         self.file = file
         self.sink = sink
         self.index = index
+        self.scalar_keys = scalar_keys  # accept `200:` as the key "200" (OpenAPI documents)
 
     def reject(self, code: codes.Code, message: str, node: Node, hint: str | None = None) -> None:
         self.sink.report(code, message, span=_span(self.file, node), hint=hint)
@@ -184,7 +188,10 @@ class _Builder:
                         self.reject(codes.UNSUPPORTED_YAML, "`<<` merges only mappings", src)
                     merged.append(src)
                 continue
-            if not isinstance(key_node, ScalarNode) or str(key_node.tag) != _STR:
+            plain_scalar = self.scalar_keys and isinstance(key_node, ScalarNode)
+            if not plain_scalar and (
+                not isinstance(key_node, ScalarNode) or str(key_node.tag) != _STR
+            ):
                 shown = key_node.value if isinstance(key_node, ScalarNode) else "a collection"
                 self.reject(
                     codes.NON_STRING_KEY,
@@ -269,8 +276,12 @@ def _compose(text: str) -> Node | None:
     return cast("Node | None", node)
 
 
-def load_yaml_text(text: str, file: str, sink: DiagnosticSink) -> LoadedDocument | None:
-    """Parse ``text`` (already decoded). Returns ``None`` after reporting on failure."""
+def load_yaml_text(
+    text: str, file: str, sink: DiagnosticSink, *, scalar_keys: bool = False
+) -> LoadedDocument | None:
+    """Parse ``text`` (already decoded). Returns ``None`` after reporting on failure.
+    ``scalar_keys`` accepts numbers and other scalars as mapping keys, as their text (an
+    OpenAPI document's `200:` responses); blueprints require string keys."""
     index = PointerIndex(file)
     sink.add_source(file, text, index)
     try:
@@ -306,7 +317,7 @@ def load_yaml_text(text: str, file: str, sink: DiagnosticSink) -> LoadedDocument
             hint="start from `autocoder init DIR`",
         )
         return None
-    builder = _Builder(file, sink, index)
+    builder = _Builder(file, sink, index, scalar_keys=scalar_keys)
     try:
         builder.check_expansion(root)
         if not isinstance(root, MappingNode):
@@ -317,6 +328,64 @@ def load_yaml_text(text: str, file: str, sink: DiagnosticSink) -> LoadedDocument
     except _Reject:
         return None
     return LoadedDocument(file, text, data, index)
+
+
+class _LazyIndex(PointerIndex):
+    """The pointer table of a document parsed as JSON: built from the YAML node graph only
+    when a diagnostic first asks for a position (a valid document never pays for it)."""
+
+    def __init__(self, file: str, text: str, scalar_keys: bool) -> None:
+        super().__init__(file)
+        self._text: str | None = text
+        self._scalar_keys = scalar_keys
+
+    def span_for(self, pointer: str, *, key: bool = False) -> Span:
+        if self._text is not None:
+            text, self._text = self._text, None
+            try:
+                root = _compose(text)
+                if root is not None:
+                    builder = _Builder(self.file, DiagnosticSink(), self, scalar_keys=True)
+                    builder.build(root, "")
+            except (YAMLError, RecursionError, _Reject):
+                pass  # positions stay unknown: the whole file is shown
+        return super().span_for(pointer, key=key)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def load_json_or_yaml_text(
+    text: str, file: str, sink: DiagnosticSink, *, scalar_keys: bool = False
+) -> LoadedDocument | None:
+    """A document that may be JSON: parsed with ``json`` when it is a JSON object (about 15x
+    faster than the YAML path on a large API contract; positions are worked out only if a
+    diagnostic needs one), else, or on any JSON problem, by ``load_yaml_text`` (which reports
+    it with its position)."""
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            data = None
+        if isinstance(data, dict):
+            index = _LazyIndex(file, text, scalar_keys)
+            sink.add_source(file, text, index)
+            return LoadedDocument(file, text, data, index)
+    return load_yaml_text(text, file, sink, scalar_keys=scalar_keys)
 
 
 def _yaml_hint(problem: str, text: str, line: int, col: int) -> str | None:

@@ -134,7 +134,8 @@ def check_names(ctx: PassContext) -> None:
                 )
             port_names[mapped] = port.name
         for route in component.routes:
-            if keyword.iskeyword(route.operation_id):
+            # a contract operation's key is never a Python name (its handler's name is derived)
+            if route.contract is None and keyword.iskeyword(route.operation_id):
                 ctx.report(
                     codes.INVALID_IDENTIFIER,
                     f"operation_id {route.operation_id!r} is a Python keyword",

@@ -3,7 +3,9 @@
 - one error shape for every 4xx/5xx (``ErrorResponse``), whichever layer produced the error;
 - ``install``: the exception handlers, one pure-ASGI middleware (request id, body limit,
   request timeout, metrics by route template, a JSON access log line) and CORS when asked;
-- ``api_key_auth`` and ``bearer_auth``: FastAPI dependencies that fail closed;
+- ``ApiKeys`` and ``JwtVerifier``: the configured credentials and their checks, which
+  ``api_key_auth`` and ``bearer_auth`` (FastAPI dependencies that fail closed) and the
+  contract runtime (``contract.py``) share;
 - ``health_router``: ``/healthz``, ``/readyz`` and ``/metrics``;
 - ``setup_tracing``: OpenTelemetry, switched on by the environment.
 """
@@ -406,6 +408,141 @@ def _unauthorized(message: str, challenge: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": challenge})
 
 
+class ApiKeys:
+    """The configured API keys: given ones (from an environment variable) and the file at
+    ``path`` (one key per line; blank lines and ``#`` comments ignored), read again when the
+    file changes. ``check`` compares in constant time; with no key nothing passes."""
+
+    def __init__(
+        self, keys: Sequence[str] = (), path: str | None = None, *, source: str = "API_KEYS"
+    ) -> None:
+        self._keys = [key.encode() for key in keys]
+        self._file = _WatchedFile(path) if path else None
+        self._source = source
+        self._warned = False
+
+    @classmethod
+    def from_environment(cls, env: str = "API_KEYS", file_env: str = "API_KEYS_FILE") -> ApiKeys:
+        """Keys from ``env`` (comma-separated) and the file named by ``file_env``."""
+        keys = [key.strip() for key in os.environ.get(env, "").split(",") if key.strip()]
+        return cls(keys, os.environ.get(file_env) or None, source=f"{env}, {file_env}")
+
+    def keys(self) -> list[bytes]:
+        """The keys now; the first call finding none logs a warning."""
+        keys = list(self._keys)
+        text = self._file.read() if self._file is not None else None
+        for line in (text or "").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                keys.append(line.encode())
+        if not keys and not self._warned:
+            _log.warning("no API keys configured (%s): refusing every request", self._source)
+        self._warned = not keys
+        return keys
+
+    def check(self, value: str) -> bool:
+        """Whether ``value`` is one of the keys."""
+        provided = value.encode()
+        matched = False
+        for candidate in self.keys():  # every key, so the time does not tell which came close
+            matched |= hmac.compare_digest(candidate, provided)
+        return matched
+
+
+class TokenError(Exception):
+    """A bearer token that is not accepted; the message says why."""
+
+
+class JwtVerifier:
+    """Verifies JWT bearer tokens: HS256 with the secret (given, or read from ``secret_path``)
+    or RS256/ES256 with the PEM public key at ``public_key_path``. A token must carry ``exp``;
+    ``nbf`` is checked when present; audience and issuer when configured. Files are read again
+    when they change. With no secret and no public key every token is refused."""
+
+    def __init__(
+        self,
+        *,
+        secret: str | None = None,
+        secret_path: str | None = None,
+        public_key_path: str | None = None,
+        audiences: Sequence[str] = (),
+        issuer: str | None = None,
+        source: str = "JWT_SECRET, JWT_SECRET_FILE, JWT_PUBLIC_KEY_FILE",
+    ) -> None:
+        self._secret = secret or None
+        self._secret_file = _WatchedFile(secret_path) if secret_path else None
+        self._public_file = _WatchedFile(public_key_path) if public_key_path else None
+        self._audiences = list(audiences)
+        self._issuer = issuer or None
+        self._source = source
+        self._warned = False
+        if self._public_file is not None and not jwt.algorithms.has_crypto:
+            _log.warning("RS256/ES256 tokens need the 'cryptography' package, which is missing")
+
+    @classmethod
+    def from_environment(
+        cls,
+        *,
+        secret_env: str = "JWT_SECRET",  # noqa: S107 - names an environment variable
+        secret_file_env: str = "JWT_SECRET_FILE",  # noqa: S107 - names an environment variable
+        public_key_file_env: str = "JWT_PUBLIC_KEY_FILE",
+        audience_env: str = "JWT_AUDIENCE",
+        issuer_env: str = "JWT_ISSUER",
+    ) -> JwtVerifier:
+        """The secret, key files, audiences (comma-separated) and issuer from the environment."""
+        audiences = [a.strip() for a in os.environ.get(audience_env, "").split(",") if a.strip()]
+        return cls(
+            secret=os.environ.get(secret_env) or None,
+            secret_path=os.environ.get(secret_file_env) or None,
+            public_key_path=os.environ.get(public_key_file_env) or None,
+            audiences=audiences,
+            issuer=os.environ.get(issuer_env) or None,
+            source=f"{secret_env}, {secret_file_env}, {public_key_file_env}",
+        )
+
+    def keys(self) -> tuple[str | None, str | None]:
+        """The secret and the public key now; the first call finding neither logs a warning."""
+        secret = self._secret
+        if secret is None and self._secret_file is not None:
+            secret = (self._secret_file.read() or "").rstrip("\r\n") or None
+        public_file = self._public_file
+        public_key = (public_file.read() or None) if public_file is not None else None
+        if secret is None and public_key is None and not self._warned:
+            _log.warning(
+                "no JWT secret or public key configured (%s): refusing every request", self._source
+            )
+        self._warned = secret is None and public_key is None
+        return secret, public_key
+
+    def configured(self) -> bool:
+        return self.keys() != (None, None)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of ``token``; ``TokenError`` when it is not accepted."""
+        secret, public_key = self.keys()
+        if secret is None and public_key is None:
+            raise TokenError("the service has no JWT secret or public key configured")
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            if algorithm == "HS256" and secret is not None:
+                key = secret
+            elif algorithm in ("RS256", "ES256") and public_key is not None:
+                key = public_key
+            else:
+                raise TokenError("the token's algorithm is not accepted")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[str(algorithm)],
+                audience=self._audiences or None,
+                issuer=self._issuer,
+                options={"require": ["exp"], "verify_aud": bool(self._audiences)},
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenError(f"invalid bearer token: {exc}") from exc
+        return claims
+
+
 def api_key_auth(
     header: str,
     *,
@@ -419,40 +556,18 @@ def api_key_auth(
     ``file_env`` (one key per line; blank lines and ``#`` comments ignored), read again when
     the file changes. With no key configured every request is refused (fail closed)."""
     scheme = APIKeyHeader(name=header, scheme_name=scheme_name, auto_error=False)
-    env_keys = [key.strip().encode() for key in os.environ.get(env, "").split(",") if key.strip()]
-    path = os.environ.get(file_env)
-    watched = _WatchedFile(path) if path else None
+    api_keys = ApiKeys.from_environment(env, file_env)
     challenge = f'ApiKey header="{header}"'
-    warned = False
-
-    def configured_keys() -> list[bytes]:
-        nonlocal warned
-        keys = list(env_keys)
-        text = watched.read() if watched is not None else None
-        for line in (text or "").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                keys.append(line.encode())
-        if not keys and not warned:
-            _log.warning("no API keys configured (%s, %s): refusing every request", env, file_env)
-        warned = not keys
-        return keys
-
-    configured_keys()
+    api_keys.keys()  # warn at startup when there is none
 
     from_header = Security(scheme)
 
     async def authenticate(key: str | None = from_header) -> None:
-        keys = configured_keys()
-        if not keys:
+        if not api_keys.keys():
             raise _unauthorized("the service has no API keys configured", challenge)
         if not key:
             raise _unauthorized(f"missing API key in header {header}", challenge)
-        provided = key.encode()
-        matched = False
-        for candidate in keys:  # every key, so the time does not tell which one came close
-            matched |= hmac.compare_digest(candidate, provided)
-        if not matched:
+        if not api_keys.check(key):
             raise _unauthorized("invalid API key", challenge)
 
     return authenticate
@@ -474,66 +589,28 @@ def bearer_auth(
     token must carry ``exp``; ``nbf`` is checked when present; audience (comma-separated) and
     issuer when configured. With no secret and no public key every request is refused."""
     scheme = HTTPBearer(scheme_name=scheme_name, bearerFormat="JWT", auto_error=False)
-    secret_value = os.environ.get(secret_env) or None
-    secret_path = os.environ.get(secret_file_env)
-    public_path = os.environ.get(public_key_file_env)
-    secret_file = _WatchedFile(secret_path) if secret_path else None
-    public_file = _WatchedFile(public_path) if public_path else None
-    audiences = [a.strip() for a in os.environ.get(audience_env, "").split(",") if a.strip()]
-    issuer = os.environ.get(issuer_env) or None
-    warned = False
-    if public_file is not None and not jwt.algorithms.has_crypto:
-        _log.warning("RS256/ES256 tokens need the 'cryptography' package, which is missing")
-
-    def configured() -> tuple[str | None, str | None]:
-        nonlocal warned
-        secret = secret_value
-        if secret is None and secret_file is not None:
-            secret = (secret_file.read() or "").rstrip("\r\n") or None
-        public_key = (public_file.read() or None) if public_file is not None else None
-        if secret is None and public_key is None and not warned:
-            _log.warning(
-                "no JWT secret or public key configured (%s, %s, %s): refusing every request",
-                secret_env,
-                secret_file_env,
-                public_key_file_env,
-            )
-        warned = secret is None and public_key is None
-        return secret, public_key
-
-    configured()
+    verifier = JwtVerifier.from_environment(
+        secret_env=secret_env,
+        secret_file_env=secret_file_env,
+        public_key_file_env=public_key_file_env,
+        audience_env=audience_env,
+        issuer_env=issuer_env,
+    )
+    verifier.keys()  # warn at startup when there is none
 
     from_header = Security(scheme)
 
     async def authenticate(
         credentials: HTTPAuthorizationCredentials | None = from_header,
     ) -> dict[str, Any]:
-        secret, public_key = configured()
-        if secret is None and public_key is None:
+        if not verifier.configured():
             raise _unauthorized("the service has no JWT secret or public key configured", "Bearer")
         if credentials is None:
             raise _unauthorized("missing bearer token", "Bearer")
-        invalid = 'Bearer error="invalid_token"'
-        token = credentials.credentials
         try:
-            algorithm = jwt.get_unverified_header(token).get("alg")
-            if algorithm == "HS256" and secret is not None:
-                key = secret
-            elif algorithm in ("RS256", "ES256") and public_key is not None:
-                key = public_key
-            else:
-                raise _unauthorized("the token's algorithm is not accepted", invalid)
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=[str(algorithm)],
-                audience=audiences or None,
-                issuer=issuer,
-                options={"require": ["exp"], "verify_aud": bool(audiences)},
-            )
-        except jwt.PyJWTError as exc:
-            raise _unauthorized(f"invalid bearer token: {exc}", invalid) from exc
-        return claims
+            return verifier.verify(credentials.credentials)
+        except TokenError as exc:
+            raise _unauthorized(str(exc), 'Bearer error="invalid_token"') from exc
 
     return authenticate
 

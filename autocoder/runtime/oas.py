@@ -19,6 +19,7 @@ import copy
 import re
 from collections.abc import Iterator
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.protocols import Validator
@@ -144,6 +145,39 @@ def _bracket(pattern: str, start: int) -> tuple[int, list[str], str]:
         raise ValueError("unterminated character class")
     body = ("^" if negated else "") + "".join(rest)
     return i + 1, alternatives, body
+
+
+def base_path(document: dict[str, Any]) -> str:
+    """The path prefix the API lives under: the path of the first server's URL, its variables
+    given their defaults (``https://api.example.com/v1`` -> ``/v1``; none or ``/`` -> "")."""
+    servers = document.get("servers")
+    first = servers[0] if isinstance(servers, list) and servers else None
+    if not isinstance(first, dict) or not isinstance(first.get("url"), str):
+        return ""
+    url = first["url"]
+    variables = first.get("variables")
+    for name, spec in (variables if isinstance(variables, dict) else {}).items():
+        default = spec.get("default", "") if isinstance(spec, dict) else ""
+        url = url.replace("{" + str(name) + "}", str(default))
+    path = urlsplit(url).path if "://" in url else url.split("?", 1)[0]
+    path = "/" + path.strip("/") if path.strip("/") else ""
+    return "" if "{" in path else path
+
+
+def duplicate_operation_ids(document: dict[str, Any]) -> set[str]:
+    """operationIds used by more than one operation: such operations are keyed by
+    ``METHOD /path`` instead (the compiler warns)."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for item in (document.get("paths") or {}).values():
+        if not isinstance(item, dict):
+            continue
+        for method in _METHODS:
+            operation = item.get(method)
+            op_id = operation.get("operationId") if isinstance(operation, dict) else None
+            if isinstance(op_id, str):
+                (repeated if op_id in seen else seen).add(op_id)
+    return repeated
 
 
 def is_openapi_30(document: dict[str, Any]) -> bool:

@@ -220,7 +220,7 @@ def check_environment(
         (_get(h, "spec", "maxReplicas") or 0 for h in _find(objects, "HorizontalPodAutoscaler")),
         default=0,
     )
-    if sqlite_volume and max(replicas, hpa_max) > 1:
+    if sqlite_volume and not target.stateless and max(replicas, hpa_max) > 1:
         report(
             f"embedded SQLite behind {max(replicas, hpa_max)} replicas: each pod would keep its "
             "own database",

@@ -138,6 +138,7 @@ class Target:
     service_monitor: bool
     auth: str  # "none", "api_key", "bearer"
     routes: list[str] = field(default_factory=list)  # every path the service serves
+    stateless: bool = False  # no store: its SQLite file holds only the migration table
     implied_secrets: list[SecretEnv] = field(default_factory=list)  # not in deployment.yaml
 
     @property
@@ -295,6 +296,7 @@ def target(env: Environment, ir: IR) -> Target:
         auth=ir.policy.security.auth,
         routes=_routes(ir),
         implied_secrets=implied,
+        stateless=not stores,
     )
 
 

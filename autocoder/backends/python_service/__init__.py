@@ -8,6 +8,7 @@ dependencies and ruff settings. Custom logic modules under ``app/logic/`` are us
 
 from __future__ import annotations
 
+import json
 import pprint
 import re
 import shutil
@@ -26,6 +27,7 @@ from autocoder.output.format import FormatError
 from autocoder.resources import data_dir
 
 from . import strategies
+from .contract_api import request_cases
 from .samples import sample, type_sample
 from .types import attribute_name
 from .types import view as types_view
@@ -56,6 +58,8 @@ DEPENDENCIES = [
     "prometheus-client>=0.20",
     "cel-python>=0.5,<0.6",
     "pyjwt>=2.8",
+    "jsonschema>=4.21,<5",
+    "python-multipart>=0.0.9",
 ]
 TEST_DEPENDENCIES = ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6", "schemathesis>=4"]
 
@@ -82,6 +86,11 @@ def pins() -> dict[str, str]:
 def _py(value: Any) -> str:
     """A Python literal (ruff formats it afterwards)."""
     return pprint.pformat(value, width=10_000, sort_dicts=False)
+
+
+def _json(value: Any) -> str:
+    """A JSON data file of the service (key order kept: it is the contract as written)."""
+    return json.dumps(value, indent=1, ensure_ascii=False) + "\n"
 
 
 def _toml(value: str) -> str:
@@ -222,6 +231,12 @@ class _Generator:
                     module=api.module,
                     methods=methods,
                 )
+        for c in s.contract_apis:
+            self.add(f"app/api/{c.module}.py", _render("app/api/contract.py.j2", c=c))
+            self.add(f"app/contracts/{c.module}.json", _json(c.document))
+            self.add(f"app/contracts/{c.module}.examples.json", _json(c.examples))
+            self.add(f"app/logic_base/{c.module}.py", _render("app/logic_base/contract.py.j2", c=c))
+            self.user_owned[f"app/logic/{c.module}.py"] = _render("app/logic/contract.py.j2", c=c)
         for c in s.custom:
             used = sorted({p.type for p in (*c.inputs, *c.outputs)} & self.model_names)
             self.add(
@@ -279,7 +294,63 @@ class _Generator:
                     ),
                 ),
             )
+        for c in s.contract_apis:
+            self.add(f"tests/test_contract_{c.module}.py", self._contract_tests(c))
         self._flow_tests()
+
+    def _contract_tests(self, c: Any) -> str:
+        cases = []
+        for case in request_cases(c):
+            entry: dict[str, Any] = {
+                "key": case.key,
+                "method": case.method,
+                "path": case.path,
+                "query": case.query,
+                "headers": case.headers,
+                "cookies": case.cookies,
+                "auth": case.auth,
+                "skip": case.skip,
+            }
+            if case.json is not None:
+                entry["json"] = case.json
+            if case.data is not None:
+                entry["data"] = case.data
+            cases.append(entry)
+        index = {case["key"]: i for i, case in enumerate(cases)}
+        flows = []
+        for d in self.s.documents:
+            ops = {op.call[1]: op for op in c.ops if op.call and op.call[0] == d.attr}
+            create, get, delete = ops.get("create"), ops.get("get"), ops.get("delete")
+            if create is None or get is None or cases[index[create.key]]["skip"]:
+                continue
+            if create.shape[0] not in ("document", "member"):
+                continue
+            if get.shape[0] not in ("document", "member") or "{" not in get.path:
+                continue
+            param = get.path[get.path.rindex("{") :]
+            sample_path = cases[index[get.key]]["path"]
+            item = get.path if delete is None or delete.path == get.path else None
+            if item is None:
+                continue
+            flows.append(
+                {
+                    "attr": d.attr,
+                    "name": d.name,
+                    "key": d.key,
+                    "make": index[create.key],
+                    "create_status": create.status,
+                    "create_member": create.shape[1] if create.shape[0] == "member" else None,
+                    "read": index[get.key],
+                    "get_status": get.status,
+                    "get_member": get.shape[1] if get.shape[0] == "member" else None,
+                    "item": get.path,
+                    "param": param,
+                    "delete": index[delete.key] if delete is not None else None,
+                    "delete_status": delete.status if delete is not None else None,
+                    "sample_path": sample_path,
+                }
+            )
+        return _render("tests/test_contract.py.j2", c=c, cases=cases, flows=flows)
 
     def _flow_tests(self) -> None:
         s, types = self.s, self.types

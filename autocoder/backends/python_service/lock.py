@@ -1,7 +1,9 @@
 """Re-resolve ``component_templates/python/requirements.lock`` (``make service-lock``).
 
 Installs the service's declared dependencies into a throwaway virtual environment and writes
-the exact versions pip chose, so the container image and the tests install the same set.
+the exact versions pip chose, so the container image and the tests install the same set. The
+current lock constrains the resolution, so adding a dependency changes nothing else;
+``--upgrade`` resolves everything afresh.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ HEADER = """\
 _TOOLING = ("pip==", "setuptools==", "wheel==")
 
 
-def resolve() -> str:
+def resolve(constraints: Path | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="autocoder-lock-") as tmp:
         venv.EnvBuilder(with_pip=True).create(tmp)
         python = str(Path(tmp) / "bin" / "python")
         pip = [python, "-m", "pip", "--disable-pip-version-check"]
-        subprocess.run([*pip, "install", "-q", *DEPENDENCIES], check=True)  # noqa: S603
+        pinned = ["-c", str(constraints)] if constraints is not None else []
+        subprocess.run([*pip, "install", "-q", *pinned, *DEPENDENCIES], check=True)  # noqa: S603
         frozen = subprocess.run(  # noqa: S603
             [*pip, "freeze", "--all"], check=True, capture_output=True, text=True
         ).stdout
@@ -39,9 +42,11 @@ def resolve() -> str:
     return HEADER + "\n".join(lines) + "\n"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    upgrade = "--upgrade" in (sys.argv[1:] if argv is None else argv)
     target = data_dir("component_templates") / "python" / LOCK_FILE
-    target.write_text(resolve(), encoding="utf-8")
+    text = resolve(None if upgrade or not target.is_file() else target)
+    target.write_text(text, encoding="utf-8")
     sys.stdout.write(f"wrote {target}\n")
     return 0
 

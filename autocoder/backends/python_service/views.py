@@ -435,6 +435,8 @@ class SystemView:
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     custom: list[FlowComponentView] = field(default_factory=list)
     secret_envs: list[str] = field(default_factory=list)
+    documents: list[Any] = field(default_factory=list)  # contract_api.DocumentsView
+    contract_apis: list[Any] = field(default_factory=list)  # contract_api.ContractApiView
 
     @property
     def migration_lock(self) -> int:
@@ -473,7 +475,7 @@ def _public_config(component: Component) -> dict[str, Any]:
     """The config a service needs at run time (routes are compiled into code instead)."""
     if component.kind != "api":
         return dict(component.config)
-    return {k: v for k, v in component.config.items() if k != "routes"}
+    return {k: v for k, v in component.config.items() if k not in ("routes", "operations")}
 
 
 def _environment(env: Environment, ir: IR) -> dict[str, Any]:
@@ -502,10 +504,16 @@ def system_view(ir: IR) -> SystemView:
     stores = {c.name: store_view(c, ir) for c in ir.components if c.kind == "store"}
     view = SystemView(ir.system.name, ir.system.version, ir.system.description)
     view.stores = list(stores.values())
-    view.apis = [api_view(c, ir, stores) for c in ir.components if c.kind == "api"]
+    view.apis = [
+        api_view(c, ir, stores) for c in ir.components if c.kind == "api" and c.contract is None
+    ]
+    from .contract_api import contract_api_views, documents_views
+
+    view.documents = documents_views(ir)
+    view.contract_apis = contract_api_views(ir)
     for c in ir.components:
         view.components[c.name] = _public_config(c)
-        if c.kind in ("api", "store"):
+        if c.kind in ("api", "store", "documents"):
             continue
         error_port = next((p.name for p in c.outputs if p.port_class == "error"), None)
         flow = FlowComponentView(

@@ -19,7 +19,7 @@ from jsonschema import Draft4Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from autocoder.diagnostics import DiagnosticSink, Span, codes
-from autocoder.frontend.loader import LoadedDocument, join_pointer, load_yaml_text
+from autocoder.frontend.loader import LoadedDocument, join_pointer, load_json_or_yaml_text
 from autocoder.resources import load_json_schema
 from autocoder.runtime.oas import python_pattern
 
@@ -79,7 +79,7 @@ def read_contract(path: Path, file: str, name: str, sink: DiagnosticSink) -> Con
     except UnicodeDecodeError as exc:
         sink.report(codes.NOT_UTF8, f"the contract is not UTF-8: {exc.reason}", span=Span(file))
         return None
-    loaded = load_yaml_text(text, file, sink)
+    loaded = load_json_or_yaml_text(text, file, sink, scalar_keys=True)
     if loaded is None:
         return None
     return check_contract(loaded, raw, name, sink)

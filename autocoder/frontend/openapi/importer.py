@@ -181,14 +181,13 @@ def find_resources(document: dict[str, Any], ops: list[Operation]) -> list[Resou
             continue
         key_schema = _deref(document, properties.get(key)) or _param_schema(document, read, param)
         key_type = "integer" if (key_schema or {}).get("type") == "integer" else "string"
-        provided = body is not None and key in _required(document, body[1])
-        writable = not (isinstance(key_schema, dict) and key_schema.get("readOnly") is True)
-        if provided or (key_type == "string" and _needs_client_key(key_schema)):
+        read_only = isinstance(key_schema, dict) and key_schema.get("readOnly") is True
+        # a readOnly property is never required in a request: the server sets it
+        provided = body is not None and key in _required(document, body[1]) and not read_only
+        if provided or (key_type == "string" and not read_only and _needs_client_key(key_schema)):
             strategy = "provided"
         else:
             strategy = "autoincrement" if key_type == "integer" else "uuid"
-        if strategy == "provided" and not writable:
-            continue  # the client must send a key the schema forbids it to send
         name = dns_label(collection.strip("/").split("/")[-1], "items")
         while name in taken or name == "api":
             name += "-store"

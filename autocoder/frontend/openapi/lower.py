@@ -19,7 +19,7 @@ from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.frontend.loader import join_pointer
 from autocoder.frontend.openapi.document import METHODS, Contract
 from autocoder.ir import models as m
-from autocoder.runtime.oas import pointer
+from autocoder.runtime.oas import base_path, pointer
 
 PATH_PARAM = re.compile(r"\{([^{}]*)\}")
 
@@ -104,6 +104,7 @@ def contract_routes(
     architecture_file: str,
 ) -> list[m.Route]:
     document = contract.data
+    prefix = base_path(document)
     found = operations(document, sink, contract.file)
     bindings: dict[str, Any] = config.get("operations") or {}
     keys = {op.key for op in found}
@@ -132,7 +133,7 @@ def contract_routes(
                 origin=contract.name + op.pointer,
                 operation_id=op.key,
                 method=op.method,
-                path=op.path,
+                path=prefix + op.path,
                 path_params=PATH_PARAM.findall(op.path),
                 summary=str(op.data.get("summary") or ""),
                 description=str(op.data.get("description") or ""),

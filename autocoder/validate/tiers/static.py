@@ -28,6 +28,7 @@ INPUTS = ("service",)
 TOOL_TIMEOUT = 300
 LOGIC_TIMEOUT = 120
 LOGIC_UNIMPLEMENTED = "logic-unimplemented"
+LOGIC_MOCK_MODE = "logic-mock-mode"
 LOGIC_BROKEN = "logic-import-failed"
 FORMAT_CODE = "unformatted"
 _MARKER = "AUTOCODER-LOGIC-REPORT "
@@ -38,7 +39,9 @@ LOGIC_SCRIPT = f"""
 import importlib, inspect, json, sys, traceback
 report = {{}}
 try:
-    unimplemented = importlib.import_module("app.logic_base").unimplemented
+    logic_base = importlib.import_module("app.logic_base")
+    unimplemented = logic_base.unimplemented
+    mocked = getattr(logic_base, "mocked", lambda logic: [])
 except BaseException as exc:
     print({_MARKER!r} + json.dumps({{"fatal": traceback.format_exception_only(exc)[-1].strip()}}))
     raise SystemExit(0)
@@ -56,6 +59,7 @@ for name in sys.argv[1:]:
                     "class": cls.__name__, "base": bases[0].__name__,
                     "base_module": bases[0].__module__,
                     "missing": list(unimplemented(cls.__new__(cls))),
+                    "mocked": list(mocked(cls.__new__(cls))),
                 }})
     except BaseException as exc:
         entry["error"] = traceback.format_exception_only(exc)[-1].strip()
@@ -317,6 +321,20 @@ def _logic_module(
                     f"in {file}",
                     Location(file, line, 1 if line else 0),
                     f"override {method}() of {found['base']} in class {found['class']}",
+                )
+            )
+        for method in sorted(set(found.get("mocked") or []) - missing):
+            line = node.lineno if node is not None else 0
+            result.findings.append(
+                Finding(
+                    LOGIC_MOCK_MODE,
+                    Severity.NOTE,
+                    f"{module}.{method} answers in mock mode (the contract's example): write "
+                    f"{method}() in {file}",
+                    NAME,
+                    Location(file, line, 1 if line else 0),
+                    f"override {method}() of {found['base']} in class {found['class']}",
+                    "contract operation in mock mode",
                 )
             )
     return methods

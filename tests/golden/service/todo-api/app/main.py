@@ -52,8 +52,14 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status_code=status)
 
 
-def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None = None) -> FastAPI:
-    """The app for one environment; ``http`` replaces the client of webhooks and polls (tests)."""
+def create_app(
+    settings: Settings | None = None,
+    http: httpx.AsyncClient | None = None,
+    *,
+    validate_responses: bool = False,
+) -> FastAPI:
+    """The app for one environment; ``http`` replaces the client of webhooks and polls (tests);
+    ``validate_responses`` (tests) turns a reply its contract does not allow into a 500."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, SYSTEM)
     for noisy in ("celpy", "alembic", "httpx", "httpcore"):  # their debug output is not ours
@@ -111,6 +117,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
 
     app.include_router(health_router({"database": system.ready}, metrics))
     app.include_router(api_routes.router)
+    del validate_responses  # no contract API: nothing to validate
     setup_tracing(app, SYSTEM)
     return app
 

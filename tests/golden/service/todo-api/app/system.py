@@ -40,7 +40,7 @@ Message = dict[str, Any]
 Handler = Callable[[Message], Awaitable[None]]
 log = get_logger("app.system")
 
-__all__ = ["LogicNotImplementedError", "Stores", "System"]
+__all__ = ["Documents", "LogicNotImplementedError", "Stores", "System"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,13 @@ class Stores:
     """One store per `store` component."""
 
     todos: Store
+
+
+@dataclass(frozen=True)
+class Documents:
+    """One document collection per `documents` component."""
+
+    pass
 
 
 @dataclass
@@ -80,6 +87,7 @@ class System:
                 defaults={"done": False, "labels": [], "notes": "", "priority": "normal"},
             ),
         )
+        self.documents = Documents()
         self.logic = Logic(
             api=ApiLogic(self),
         )

@@ -61,7 +61,8 @@ def app(database_url: str, webhooks: Webhooks, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("LOG_LEVEL", "warning")
     return create_app(
-        load_settings(), http=httpx.AsyncClient(transport=httpx.MockTransport(webhooks))
+        load_settings(),
+        http=httpx.AsyncClient(transport=httpx.MockTransport(webhooks)),
     )
 
 
