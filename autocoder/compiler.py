@@ -117,6 +117,7 @@ def dump_yaml(data: dict[str, Any], header: str) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep key order
+    yaml.width = 100_000  # never fold: a folded long key (`GET /a/very/long/path`) is not YAML
     buffer = io.StringIO()
     yaml.dump(data, buffer)
     return header + buffer.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from autocoder.diagnostics import codes
+from autocoder.diagnostics import Severity, codes
 from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.frontend.loader import join_pointer
 from autocoder.frontend.lower import ARCHITECTURE, PATH_PARAM
@@ -34,7 +34,20 @@ def check_routes(ctx: PassContext) -> None:
     for api in (c for c in ctx.ir.components if c.kind == "api"):
         for route in api.routes:
             key = (route.method, _shape(route.path))
-            if key in seen_paths:
+            if key in seen_paths and route.contract is not None:
+                first = seen_paths[key]
+                # A contract as published: report it, serve it (the first one wins).
+                ctx.report(
+                    codes.DUPLICATE_ROUTE,
+                    f"operation {route.method} {route.path} cannot be reached: the contract "
+                    f"also has {first.method} {first.path} ({first.operation_id}), which "
+                    "matches the same requests and is served",
+                    route.origin,
+                    severity=Severity.WARNING,
+                    hint="OpenAPI forbids paths that differ only in parameter names; rename or "
+                    "merge one in the contract",
+                )
+            elif key in seen_paths:
                 first = seen_paths[key]
                 ctx.report(
                     codes.DUPLICATE_ROUTE,

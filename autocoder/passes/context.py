@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from autocoder.diagnostics import Code, DiagnosticSink
+from autocoder.diagnostics import Code, DiagnosticSink, Severity
 from autocoder.ir.models import IR, Component, Port, TypeDef
 
 
@@ -41,10 +41,23 @@ class PassContext:
         return self.sink.span_for(file, pointer) != self.sink.span_for(file, parent)
 
     def report(
-        self, code: Code, message: str, origin: str, *, hint: str | None = None, key: bool = False
+        self,
+        code: Code,
+        message: str,
+        origin: str,
+        *,
+        hint: str | None = None,
+        key: bool = False,
+        severity: Severity | None = None,
     ) -> None:
         """Report at an IR origin (``architecture.yaml#/components/api``)."""
         base, _, pointer = origin.partition("#")
         self.sink.report(
-            code, message, file=self.files.get(base, base), pointer=pointer, hint=hint, key=key
+            code,
+            message,
+            file=self.files.get(base, base),
+            pointer=pointer,
+            hint=hint,
+            key=key,
+            severity=severity,
         )

@@ -250,6 +250,25 @@ def test_discriminator_is_set_to_the_mapping_key_or_the_schema_name() -> None:
     assert _one(unmapped, Circle=circle, Square=square)["kind"] == "Circle"
 
 
+def test_a_base_whose_one_of_lists_its_own_subtypes_is_no_sample() -> None:
+    # common in real documents, but validating it never ends (Pet -> oneOf -> Cat -> allOf -> Pet)
+    pet = {
+        "type": "object",
+        "required": ["petType"],
+        "properties": {"petType": {"type": "string"}},
+        "oneOf": [{"$ref": "#/components/schemas/Cat"}],
+        "discriminator": {"propertyName": "petType", "mapping": {"cat": "Cat"}},
+    }
+    cat = {"allOf": [{"$ref": "#/components/schemas/S"}, {"properties": {"meow": {}}}]}
+    with pytest.raises(NoSample, match=r"S/oneOf/0: validating it never ends"):
+        _one(pet, Cat=cat)
+
+
+def test_a_broken_ref_in_an_optional_member_is_not_silently_left_out() -> None:
+    with pytest.raises(NoSample, match="'#/components/schemas/Nope' does not resolve"):
+        _one({"type": "object", "properties": {"x": {"$ref": "#/components/schemas/Nope"}}})
+
+
 def test_a_subtype_names_itself_in_its_base_discriminator() -> None:
     schemas = Schemas(_load("recursive-polymorphic.yaml"))
     assert sample(schemas, "#/components/schemas/Puppy", "response")["kind"] == "Puppy"

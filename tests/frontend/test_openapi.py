@@ -236,3 +236,49 @@ def test_the_comparator_sees_contract_changes_and_ignores_writing_style() -> Non
     assert any(line.startswith("GET /pets: operationId differs") for line in found)
     assert "DELETE /pets/{}: missing" in found
     assert any("requestBody differs" in line for line in found)  # Pet is the create body
+
+
+def test_paths_differing_only_in_parameter_names_are_a_warning(tmp_path: Path) -> None:
+    spec = tmp_path / "api.yaml"
+    spec.write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n"
+        "  /items/{id}:\n    get:\n      operationId: read\n"
+        "      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n"
+        "      responses: {'200': {description: ok}}\n"
+        "  /items/{item}:\n    get:\n      operationId: readAgain\n"
+        "      parameters: [{name: item, in: path, required: true, schema: {type: string}}]\n"
+        "      responses: {'200': {description: ok}}\n",
+        encoding="utf-8",
+    )
+    result = compile_source(spec)
+    assert result.ok  # the contract as published is served; the unreachable one is reported
+    (warning,) = [d for d in result.sink.diagnostics if d.code.id == "AC3008"]
+    assert warning.severity == "warning" and "cannot be reached" in warning.message
+    assert warning.span is not None
+    assert "readAgain" in spec.read_text().splitlines()[warning.span.line - 1]
+
+
+def test_names_from_titles_and_paths_are_safe_everywhere(tmp_path: Path) -> None:
+    long_path = "/orgunits/{orgid}/projects/{projectid}/participants/${participantId}/activate"
+    spec = tmp_path / "api.yaml"
+    spec.write_text(
+        "openapi: 3.0.3\n"
+        "info: {title: 'U.S. EPA Enforcement and Compliance History Online ECHO Detailed',"
+        " version: '1'}\npaths:\n"
+        "  /case:\n    post:\n      requestBody: {content: {application/json: {schema:"
+        " {$ref: '#/components/schemas/Case'}}}}\n"
+        "      responses: {'201': {description: ok}}\n"
+        "  /case/{id}:\n    get:\n"
+        "      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n"
+        "      responses: {'200': {description: ok}}\n"
+        f"  {long_path}:\n    post:\n      responses: {{'204': {{description: ok}}}}\n"
+        "components:\n  schemas:\n    Case: {type: object, properties: {id: {type: string}}}\n",
+        encoding="utf-8",
+    )
+    result = compile_source(spec)
+    assert result.ok, [str(d) for d in result.sink.diagnostics]
+    assert result.ir is not None
+    assert len(result.ir.system.name) <= 40  # namespaces and Helm release names have limits
+    assert result.ir.component("case-items") is not None  # `case` is a Python soft keyword
+    # an operation key longer than the emitter's line width stays one YAML key
+    assert f"POST {long_path}:" in result.architecture_text

@@ -187,6 +187,52 @@ async def test_unknown_paths_are_404_and_other_methods_405_with_allow() -> None:
     assert Contract(ODD).match("POST", "/pets/7") is None
 
 
+async def test_paths_live_below_the_first_servers_base_path() -> None:
+    doc = document(
+        {"/pets": {"get": operation(operationId="list")}},
+        servers=[
+            {
+                "url": "https://{host}.example.com/{version}",
+                "variables": {"host": {"default": "api"}, "version": {"default": "v2"}},
+            }
+        ],
+    )
+    app, _ = make_app(doc)
+    async with client(app) as c:
+        below = await c.get("/v2/pets")
+        bare = await c.get("/pets")
+    assert below.status_code == 200 and below.json()["operation"] == "list"
+    assert bare.status_code == 404
+    assert Contract(doc).base_path == "/v2"
+
+
+async def test_one_path_split_over_two_templates_serves_both_methods() -> None:
+    doc = document(
+        {
+            "/items/{id}": {
+                "get": operation(
+                    parameter("id", "path", {"type": "string"}, required=True), operationId="read"
+                )
+            },
+            "/items/{item}": {
+                "delete": operation(
+                    parameter("item", "path", {"type": "string"}, required=True), operationId="drop"
+                )
+            },
+        }
+    )
+    app, _ = make_app(doc)
+    async with client(app) as c:
+        read = await c.get("/items/a")
+        drop = await c.delete("/items/b")
+    assert read.json()["operation"] == "read" and read.json()["path"] == {"id": "a"}
+    assert drop.json()["operation"] == "drop" and drop.json()["path"] == {"item": "b"}
+    assert Contract(doc).match("DELETE", "/items/b") == (
+        Contract(doc).operations["drop"],
+        {"item": "b"},
+    )
+
+
 def test_operations_merge_path_item_parameters_and_resolve_refs() -> None:
     doc = document(
         {

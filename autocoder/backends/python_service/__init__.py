@@ -27,7 +27,6 @@ from autocoder.output.format import FormatError
 from autocoder.resources import data_dir
 
 from . import strategies
-from .contract_api import request_cases
 from .samples import sample, type_sample
 from .types import attribute_name
 from .types import view as types_view
@@ -299,6 +298,8 @@ class _Generator:
         self._flow_tests()
 
     def _contract_tests(self, c: Any) -> str:
+        from .contract_api import request_cases  # FastAPI's import cost only when needed
+
         cases = []
         for case in request_cases(c):
             entry: dict[str, Any] = {

@@ -18,9 +18,9 @@ from typing import Any
 
 from autocoder.backends.python_service.jsonsample import NoSample, sample
 from autocoder.ir.models import IR, Component
-from autocoder.runtime.contract import Contract
-from autocoder.runtime.contract import Operation as ContractOperation
 from autocoder.runtime.oas import Schemas
+from autocoder.runtime.operations import Contract
+from autocoder.runtime.operations import Operation as ContractOperation
 
 from .views import pascal, snake
 

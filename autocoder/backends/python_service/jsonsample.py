@@ -11,13 +11,15 @@ For each (sub)schema the first that works wins: its ``examples``, ``default``, `
 ``$ref`` and ``allOf`` are merged into one flat view (properties, required, type intersection,
 the tighter bounds); ``oneOf``/``anyOf`` take the first branch whose value validates against
 the whole schema, with the discriminator property set to the branch's name. Optional
-properties are filled at the top level only. Recursion is cut: past a few levels of the same
-``$ref`` (or a total depth) only what is required is built, preferring null and empty arrays,
-and a schema that needs itself without end raises NoSample.
+properties are filled at the top level only (and a map gets one member there). Recursion is
+cut: past a few levels of the same ``$ref``, a total depth or a total size, only what is
+required is built, preferring null and empty arrays; a schema that needs itself without end,
+or whose validation would never end, raises NoSample.
 
 ``variant=n`` (n > 0) gives the n-th of a series of distinct values where the schema allows
-it: strings, uuids, e-mails, URIs and integers move; enums, booleans, numbers and dates stay as
-in variant 0. Records built with variants 1..n get distinct keys.
+it: strings, uuids, e-mails, URIs and integers move (an example gets ``n`` appended or added;
+a structured example is rebuilt from its schema); enums, booleans, numbers and dates stay as in
+variant 0. Records built with variants 1..n get distinct keys.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ WORK_LIMIT = 5_000  # attempts (subschemas, branches) for one value before givin
 _LOWER = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "minContains")
 _UPPER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains")
 _KEPT = ("format", "uniqueItems", "readOnly", "writeOnly")
-# Schema-valued keywords, to make a subschema's document refs absolute (see _Sampler._check).
+# Schema-valued keywords, to make a subschema's document refs absolute (_Sampler._validator).
 _ONE = ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then")
 _ONE_MORE = ("else", "unevaluatedItems", "unevaluatedProperties", "additionalItems")
 _MANY = ("allOf", "oneOf", "anyOf", "prefixItems")
@@ -541,7 +543,7 @@ class _Sampler:
             if state.minimal:
                 self.failed[key] = (state.depth, str(exc))
             raise
-        if state.minimal:
+        if state.minimal and key not in self.memo:  # the first is the smallest (the deepest)
             self.memo[key] = copy.deepcopy(value)
         return value
 
@@ -611,9 +613,8 @@ class _Sampler:
         for branch in branches:
             try:
                 own = self._flatten((branch,))
-                holders = resolved | {id(choice.holder.schema)}
-                if any(id(c.holder.schema) in holders for c in own.choices):
-                    raise _Broken(_LOOP.format(branch.at))
+                if any(c.holder.schema is choice.holder.schema for c in own.choices):
+                    raise _Broken(_LOOP.format(branch.at))  # the branch is (allOf) its holder
                 merged = flat.merge(own)
                 value = self._from_flat(
                     nodes,
@@ -710,7 +711,7 @@ class _Sampler:
                 if i < low:
                     raise
                 break  # an item that recurses forever: fewer (or no) items
-        if flat.contains:
+        if flat.contains and not state.minimal:  # best effort, and no deeper when recursing
             contains = tuple(flat.contains)
             if not any(self._valid(contains, item) for item in out):
                 item = self._value(contains, child, variant)
@@ -807,6 +808,8 @@ class _Sampler:
     ) -> None:
         """Members with generated names, up to ``wanted`` (minProperties, or a map's one)."""
         patterns = list(flat.pattern_properties)
+        failed: set[tuple[tuple[int, str], ...]] = set()  # member schemas that cannot be built
+        error: NoSample | None = None
         for k in range(variant, variant + 50):
             if len(out) >= wanted:
                 return
@@ -816,9 +819,21 @@ class _Sampler:
                 name = self._value(tuple(flat.property_names), state, k)
             else:
                 name = f"key{k}" if k else "key"
-            if isinstance(name, str) and name not in out and _allowed(flat, name):
-                self._try_add(out, flat, name, state, variant)
-        raise NoSample(f"{flat.at}: cannot find {wanted} property names it allows")
+            if not isinstance(name, str) or name in out or not _allowed(flat, name):
+                continue
+            nodes = self._member(flat, name)
+            if _key(nodes) in failed:
+                continue
+            try:
+                out[name] = self._value(nodes, state, variant)
+            except _Broken:
+                raise
+            except NoSample as exc:
+                failed.add(_key(nodes))
+                error = error or exc
+        if error is not None:
+            raise error  # why its members cannot be built (recursion, say)
+        raise NoSample(f"{flat.at}: cannot find {wanted} property names that it allows")
 
     def _inherit(self, value: dict[str, Any], flat: _Flat) -> dict[str, Any]:
         """A subtype (allOf of a base with a discriminator) names itself in the property."""

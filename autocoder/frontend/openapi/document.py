@@ -21,7 +21,6 @@ from jsonschema.exceptions import ValidationError, best_match
 from autocoder.diagnostics import DiagnosticSink, Span, codes
 from autocoder.frontend.loader import LoadedDocument, join_pointer, load_json_or_yaml_text
 from autocoder.resources import load_json_schema
-from autocoder.runtime.oas import python_pattern
 
 CONTRACT_MAX_BYTES = 64 * 1024 * 1024
 MAX_SCHEMA_ERRORS = 20
@@ -279,6 +278,8 @@ def _refs_resolve(contract: Contract, sink: DiagnosticSink) -> bool:
 
 
 def _check_patterns(contract: Contract, sink: DiagnosticSink) -> None:
+    from autocoder.runtime.oas import python_pattern  # the runtime package imports httpx etc.
+
     stack: list[tuple[Any, str]] = [(contract.data, "")]
     while stack:
         node, at = stack.pop()

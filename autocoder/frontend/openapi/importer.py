@@ -13,6 +13,7 @@ team sees and can change it; it invents nothing the compiler would not check.
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,11 +37,17 @@ class Resource:
     ops: dict[str, str] = field(default_factory=dict)  # operation key -> documents operation
 
 
-def dns_label(text: str, fallback: str) -> str:
-    """``"Swagger Petstore - OpenAPI 3.0"`` -> ``"swagger-petstore-openapi-3-0"``."""
+MAX_SYSTEM_NAME = 40  # leaves room for `-<environment>` namespaces and Helm's 53 characters
+
+
+def dns_label(text: str, fallback: str, limit: int = 63) -> str:
+    """``"Swagger Petstore - OpenAPI 3.0"`` -> ``"swagger-petstore-openapi-3-0"``; never a
+    Python keyword (component names become Python names too)."""
     label = _NAME.sub("-", text.lower()).strip("-")
-    label = re.sub(r"^[^a-z]+", "", label)[:63].rstrip("-")
-    return label or fallback
+    label = re.sub(r"^[^a-z]+", "", label)[:limit].rstrip("-") or fallback
+    if keyword.iskeyword(label.replace("-", "_")) or keyword.issoftkeyword(label):
+        label = f"{label}-items"
+    return label
 
 
 def semver(text: str) -> str:
@@ -218,7 +225,7 @@ def import_contract(contract: Contract) -> tuple[dict[str, Any], dict[str, Any]]
     document = contract.data
     info = document.get("info") or {}
     title = str(info.get("title") or "api")
-    name = dns_label(title, "api")
+    name = dns_label(title, "api", MAX_SYSTEM_NAME)
     ops = operations(document)
     resources = find_resources(document, ops)
     bindings: dict[str, dict[str, Any]] = {}

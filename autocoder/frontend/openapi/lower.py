@@ -19,7 +19,6 @@ from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.frontend.loader import join_pointer
 from autocoder.frontend.openapi.document import METHODS, Contract
 from autocoder.ir import models as m
-from autocoder.runtime.oas import base_path, pointer
 
 PATH_PARAM = re.compile(r"\{([^{}]*)\}")
 
@@ -41,6 +40,8 @@ def operations(
 ) -> list[Operation]:
     """The document's operations in order, keyed by operationId unless it is missing or
     repeated (then ``METHOD /path``, with a warning for a repeated one)."""
+    from autocoder.runtime.oas import pointer  # the runtime package imports httpx etc.
+
     found: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
     for path, item in (document.get("paths") or {}).items():
         if not isinstance(item, dict):
@@ -103,6 +104,8 @@ def contract_routes(
     sink: DiagnosticSink,
     architecture_file: str,
 ) -> list[m.Route]:
+    from autocoder.runtime.oas import base_path
+
     document = contract.data
     prefix = base_path(document)
     found = operations(document, sink, contract.file)
