@@ -37,6 +37,7 @@ _ONE: tuple[str, ...] = (
 _MANY = ("allOf", "oneOf", "anyOf", "prefixItems")
 _MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 
+_RFC3339_TIME = re.compile(r"^\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
@@ -184,21 +185,31 @@ def is_openapi_30(document: dict[str, Any]) -> bool:
     return str(document.get("openapi", "")).startswith("3.0")
 
 
-def convert_schema(schema: Any, *, openapi_30: bool, direction: Direction | None = None) -> Any:
-    """One Schema Object (and everything inside it) as JSON Schema 2020-12."""
+def convert_schema(
+    schema: Any,
+    *,
+    openapi_30: bool,
+    direction: Direction | None = None,
+    document: dict[str, Any] | None = None,
+) -> Any:
+    """One Schema Object (and everything inside it) as JSON Schema 2020-12; ``document`` lets
+    a property's ``readOnly``/``writeOnly`` be read through its ``$ref``."""
     if not isinstance(schema, dict):
         return schema  # booleans (3.1) and damaged input pass through
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key in _ONE:
-            out[key] = convert_schema(value, openapi_30=openapi_30, direction=direction)
+            out[key] = convert_schema(
+                value, openapi_30=openapi_30, direction=direction, document=document
+            )
         elif key in _MANY and isinstance(value, list):
             out[key] = [
-                convert_schema(v, openapi_30=openapi_30, direction=direction) for v in value
+                convert_schema(v, openapi_30=openapi_30, direction=direction, document=document)
+                for v in value
             ]
         elif key in _MAP and isinstance(value, dict):
             out[key] = {
-                k: convert_schema(v, openapi_30=openapi_30, direction=direction)
+                k: convert_schema(v, openapi_30=openapi_30, direction=direction, document=document)
                 for k, v in value.items()
             }
         else:
@@ -211,7 +222,7 @@ def convert_schema(schema: Any, *, openapi_30: bool, direction: Direction | None
             out["pattern"] = translated
     if direction is not None:
         # before _from_30, which may wrap a nullable schema without a type in an anyOf
-        _drop_one_sided_required(out, direction)
+        _drop_one_sided_required(out, direction, document)
     if openapi_30:
         out = _from_30(out)
     return out
@@ -249,17 +260,35 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}], **marks}
 
 
-def _drop_one_sided_required(schema: dict[str, Any], direction: Direction) -> None:
+def _drop_one_sided_required(
+    schema: dict[str, Any], direction: Direction, document: dict[str, Any] | None
+) -> None:
     required = schema.get("required")
     properties = schema.get("properties")
     if not isinstance(required, list) or not isinstance(properties, dict):
         return
     hidden = "readOnly" if direction == "request" else "writeOnly"
     schema["required"] = [
-        name
-        for name in required
-        if not (isinstance(properties.get(name), dict) and properties[name].get(hidden) is True)
+        name for name in required if not _flagged(properties.get(name), hidden, document)
     ]
+
+
+def _flagged(schema: Any, flag: str, document: dict[str, Any] | None) -> bool:
+    """Whether ``schema`` says ``flag: true`` itself or through its local ``$ref`` chain (the
+    usual way to write it in 3.0, where a ``$ref``'s siblings are ignored)."""
+    for _ in range(16):
+        if not isinstance(schema, dict):
+            return False
+        if schema.get(flag) is True:
+            return True
+        ref = schema.get("$ref")
+        if document is None or not isinstance(ref, str) or not ref.startswith("#/"):
+            return False
+        schema = document
+        for token in ref[2:].split("/"):
+            token = token.replace("~1", "/").replace("~0", "~")
+            schema = schema.get(token) if isinstance(schema, dict) else None
+    return False
 
 
 def schema_pointers(document: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -343,7 +372,9 @@ def convert_document(document: dict[str, Any], direction: Direction) -> dict[str
         holder: Any = out
         for token in at[:-1]:
             holder = holder[int(token)] if isinstance(holder, list) else holder[token]
-        holder[at[-1]] = convert_schema(schema, openapi_30=openapi_30, direction=direction)
+        holder[at[-1]] = convert_schema(
+            schema, openapi_30=openapi_30, direction=direction, document=document
+        )
     return out
 
 
@@ -362,8 +393,13 @@ def _date_time(value: object) -> bool:
     return not isinstance(value, str) or bool(_RFC3339.match(value))
 
 
+def _time(value: object) -> bool:
+    return not isinstance(value, str) or bool(_RFC3339_TIME.match(value))
+
+
 FORMATS = FormatChecker()
 FORMATS.checks("date-time")(_date_time)
+FORMATS.checks("time")(_time)  # RFC 3339 full-time: an offset is required
 
 
 class Schemas:

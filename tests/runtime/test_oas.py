@@ -162,3 +162,37 @@ def test_every_schema_position_is_converted_including_path_items_in_components()
     shared = converted["components"]["pathItems"]["Shared"]["get"]["parameters"][0]
     assert shared["schema"] == {"anyOf": [{}, {"type": "null"}]}
     assert document()["components"]["schemas"]["Pet"]["properties"]["tag"]["nullable"] is True
+
+
+def test_read_only_is_read_through_a_ref() -> None:
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {},
+        "components": {
+            "schemas": {
+                "Id": {"type": "string", "readOnly": True},
+                "Book": {
+                    "type": "object",
+                    "required": ["id", "title"],
+                    "properties": {
+                        "id": {"$ref": "#/components/schemas/Id"},
+                        "title": {"type": "string"},
+                    },
+                },
+            }
+        },
+    }
+    schemas = Schemas(doc)
+    book = "#/components/schemas/Book"
+    assert schemas.resolve(book, "request")["required"] == ["title"]
+    assert schemas.validator(book, "request").is_valid({"title": "x"})
+    assert not schemas.validator(book, "response").is_valid({"title": "x"})
+
+
+def test_times_need_an_offset_as_rfc_3339_says() -> None:
+    from autocoder.runtime.oas import FORMATS
+
+    assert FORMATS.conforms("09:30:00Z", "time")
+    assert FORMATS.conforms("09:30:00.5+02:00", "time")
+    assert not FORMATS.conforms("09:30:00", "time")
