@@ -12,8 +12,6 @@ timestamps are columns, never document members.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import uuid
@@ -43,6 +41,8 @@ from .store import (
     _to_utc,
     _utc_now,
     connection,
+    decode_cursor,
+    encode_cursor,
 )
 
 __all__ = ["DocumentStore", "document_table", "merge_patch"]
@@ -267,12 +267,12 @@ class DocumentStore:
             )
         stmt = sa.select(self._key, self._doc).where(*self._conditions(filters))
         if cursor is not None:
-            stmt = stmt.where(self._key > self._decode_cursor(cursor))
+            stmt = stmt.where(self._key > decode_cursor(cursor, self.table.name, self._coerce_key))
         stmt = stmt.order_by(self._key).offset(offset or None).limit(limit + 1)
         async with connection(self.database.statement_engine) as conn:
             rows = (await conn.execute(stmt)).all()
         items = [_with_key(doc, self.key_field, key) for key, doc in rows[:limit]]
-        next_cursor = _encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+        next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
     async def count(self, *, filters: Mapping[str, Any] | None = None) -> int:
@@ -420,19 +420,6 @@ class DocumentStore:
         exact = Decimal(value) if isinstance(value, int) else Decimal(repr(value))
         return number == sa.literal(exact, sa.Numeric(asdecimal=True))
 
-    def _decode_cursor(self, cursor: str) -> Any:
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-            if value is None:
-                raise _Invalid("null key")
-            return self._coerce_key(value)
-        except (binascii.Error, UnicodeError, ValueError) as exc:
-            raise InvalidQuery(
-                f"{self.table.name}: invalid cursor",
-                details=[{"field": "cursor", "message": "invalid cursor"}],
-            ) from exc
-
 
 def _with_key(doc: Mapping[str, Any], key_field: str, key: Any) -> dict[str, Any]:
     """``doc`` with ``key_field`` set to ``key``, in place when present, first otherwise."""
@@ -461,9 +448,3 @@ def _encodes(text: str) -> bool:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _encode_cursor(key: Any) -> str:
-    """The cursor after ``key``, in the format of ``store.Store``'s cursors."""
-    raw = json.dumps(_jsonable(key), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")

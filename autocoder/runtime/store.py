@@ -643,11 +643,13 @@ class Store:
             if value is not None:
                 stmt = stmt.where(self.table.c[name] == self._coerce_one(name, value))
         if cursor is not None:
-            stmt = stmt.where(self._key_column > self._decode_cursor(cursor))
+            stmt = stmt.where(
+                self._key_column > decode_cursor(cursor, self.table.name, self._coerce_key)
+            )
         async with connection(self._engine) as conn:
             rows = (await conn.execute(stmt.limit(limit + 1))).all()
         items = [self._row(row) for row in rows[:limit]]
-        next_cursor = self._encode_cursor(items[-1][self.key]) if len(rows) > limit else None
+        next_cursor = encode_cursor(items[-1][self.key]) if len(rows) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
     def _reject_unknown(self, data: Mapping[str, Any]) -> None:
@@ -709,22 +711,26 @@ class Store:
                 item[name] = fix(value)
         return item
 
-    def _encode_cursor(self, key: Any) -> str:
-        raw = json.dumps(_jsonable(key), separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
-    def _decode_cursor(self, cursor: str) -> Any:
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-            if value is None:
-                raise _Invalid("null key")
-            return self._coerce_key(value)
-        except (binascii.Error, UnicodeError, ValueError) as exc:
-            raise InvalidQuery(
-                f"{self.table.name}: invalid cursor",
-                details=[{"field": "cursor", "message": "invalid cursor"}],
-            ) from exc
+def encode_cursor(key: Any) -> str:
+    """The opaque cursor of the page after ``key`` (url-safe base64 of its JSON)."""
+    raw = json.dumps(_jsonable(key), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str, table: str, coerce_key: Callable[[Any], Any]) -> Any:
+    """The key a cursor of ``encode_cursor`` holds; ``InvalidQuery`` for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if value is None:
+            raise _Invalid("null key")
+        return coerce_key(value)
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise InvalidQuery(
+            f"{table}: invalid cursor",
+            details=[{"field": "cursor", "message": "invalid cursor"}],
+        ) from exc
 
 
 def _uuid_str() -> str:

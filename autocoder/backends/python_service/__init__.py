@@ -329,7 +329,6 @@ class _Generator:
             if get.shape[0] not in ("document", "member") or "{" not in get.path:
                 continue
             param = get.path[get.path.rindex("{") :]
-            sample_path = cases[index[get.key]]["path"]
             item = get.path if delete is None or delete.path == get.path else None
             if item is None:
                 continue
@@ -348,7 +347,6 @@ class _Generator:
                     "param": param,
                     "delete": index[delete.key] if delete is not None else None,
                     "delete_status": delete.status if delete is not None else None,
-                    "sample_path": sample_path,
                 }
             )
         return _render("tests/test_contract.py.j2", c=c, cases=cases, flows=flows)

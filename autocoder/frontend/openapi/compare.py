@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any
 
-from autocoder.frontend.openapi.document import METHODS, resolve_pointer
+from autocoder.frontend.openapi.document import METHODS, deref, resolve_pointer
 
 _DESCRIPTIVE = frozenset(
     {
@@ -32,15 +32,6 @@ _DESCRIPTIVE = frozenset(
     }
 )
 _PARAM = re.compile(r"\{[^{}]*\}")
-
-
-def _deref(document: dict[str, Any], node: Any, depth: int = 0) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and depth < 32:
-        found, target = resolve_pointer(document, node["$ref"])
-        if not found:
-            return node
-        node, depth = target, depth + 1
-    return node
 
 
 def normalize_schema(document: dict[str, Any], schema: Any, seen: tuple[str, ...] = ()) -> Any:
@@ -68,7 +59,7 @@ def normalize_schema(document: dict[str, Any], schema: Any, seen: tuple[str, ...
 
 
 def _content(document: dict[str, Any], holder: Any) -> dict[str, Any]:
-    holder = _deref(document, holder)
+    holder = deref(document, holder, keep_unresolved=True)
     content = holder.get("content") if isinstance(holder, dict) else None
     if not isinstance(content, dict):
         return {}
@@ -84,7 +75,7 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
     """(METHOD, path shape) -> the operation as a client sees it."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for path, raw_item in (document.get("paths") or {}).items():
-        item = _deref(document, raw_item)
+        item = deref(document, raw_item, keep_unresolved=True)
         if not isinstance(item, dict):
             continue
         shared = item.get("parameters") or []
@@ -94,7 +85,7 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
                 continue
             params: dict[tuple[str, str], Any] = {}
             for raw in [*shared, *(op.get("parameters") or [])]:
-                param = _deref(document, raw)
+                param = deref(document, raw, keep_unresolved=True)
                 if not isinstance(param, dict):
                     continue
                 name = str(param.get("name"))
@@ -104,7 +95,7 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
                     "schema": normalize_schema(document, param.get("schema")),
                     "content": _content(document, param),
                 }
-            body = _deref(document, op.get("requestBody"))
+            body = deref(document, op.get("requestBody"), keep_unresolved=True)
             responses = {
                 str(status): _content(document, response)
                 for status, response in (op.get("responses") or {}).items()

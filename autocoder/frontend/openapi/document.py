@@ -181,22 +181,28 @@ def _message(error: ValidationError) -> str:
 # --- references -----------------------------------------------------------------------------
 
 
-def refs(data: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
-    """Every ``$ref`` string of the document with the pointer of the object holding it."""
-    stack: list[tuple[Any, str]] = [(data, pointer)]
+def _mappings(
+    data: Any, skip: frozenset[str] = frozenset()
+) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every mapping of the document with its JSON pointer (not below the keys in ``skip``)."""
+    stack: list[tuple[Any, str]] = [(data, "")]
     while stack:
         node, at = stack.pop()
         if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                yield at, ref
-            for key, value in node.items():
-                if isinstance(value, dict | list):
-                    stack.append((value, join_pointer(at, key)))
+            yield node, at
+            children = ((k, v) for k, v in node.items() if k not in skip)
         elif isinstance(node, list):
-            for i, value in enumerate(node):
-                if isinstance(value, dict | list):
-                    stack.append((value, join_pointer(at, i)))
+            children = ((str(i), v) for i, v in enumerate(node))
+        else:
+            continue
+        stack.extend((v, join_pointer(at, k)) for k, v in children if isinstance(v, dict | list))
+
+
+def refs(data: Any) -> Iterator[tuple[str, str]]:
+    """Every ``$ref`` string of the document with the pointer of the object holding it."""
+    for node, at in _mappings(data):
+        if isinstance(node.get("$ref"), str):
+            yield at, node["$ref"]
 
 
 def resolve_pointer(data: Any, ref: str) -> tuple[bool, Any]:
@@ -215,20 +221,27 @@ def resolve_pointer(data: Any, ref: str) -> tuple[bool, Any]:
     return True, node
 
 
+def deref(document: Any, node: Any, *, keep_unresolved: bool = False) -> Any:
+    """``node`` with its ``$ref`` chain followed (at most 32 hops); an unresolvable reference
+    gives None, or the node itself with ``keep_unresolved``."""
+    for _ in range(32):
+        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
+            return node
+        found, target = resolve_pointer(document, node["$ref"])
+        if not found:
+            return node if keep_unresolved else None
+        node = target
+    return node
+
+
 def _anchors(data: Any) -> set[str]:
     """``$id``/``$anchor`` names of 3.1 schemas (a ``$ref`` may name them)."""
-    found: set[str] = set()
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key in ("$anchor", "$dynamicAnchor", "$id"):
-                if isinstance(node.get(key), str):
-                    found.add(node[key])
-            stack.extend(v for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, dict | list))
-    return found
+    return {
+        node[key]
+        for node, _ in _mappings(data)
+        for key in ("$anchor", "$dynamicAnchor", "$id")
+        if isinstance(node.get(key), str)
+    }
 
 
 def _refs_resolve(contract: Contract, sink: DiagnosticSink) -> bool:
@@ -280,27 +293,17 @@ def _refs_resolve(contract: Contract, sink: DiagnosticSink) -> bool:
 def _check_patterns(contract: Contract, sink: DiagnosticSink) -> None:
     from autocoder.runtime.oas import python_pattern  # the runtime package imports httpx etc.
 
-    stack: list[tuple[Any, str]] = [(contract.data, "")]
-    while stack:
-        node, at = stack.pop()
-        if isinstance(node, dict):
-            pattern = node.get("pattern")
-            if isinstance(pattern, str) and python_pattern(pattern) is None:
-                sink.report(
-                    codes.OPENAPI_PATTERN_DROPPED,
-                    f"pattern {pattern!r} cannot be run by Python's `re`: the service does not "
-                    "enforce it",
-                    file=contract.file,
-                    pointer=join_pointer(at, "pattern"),
-                    hint="rewrite it without the unsupported feature to have it checked",
-                )
-            for key, value in node.items():
-                if isinstance(value, dict | list) and key not in ("example", "examples"):
-                    stack.append((value, join_pointer(at, key)))
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                if isinstance(value, dict | list):
-                    stack.append((value, join_pointer(at, i)))
+    for node, at in _mappings(contract.data, skip=frozenset({"example", "examples"})):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and python_pattern(pattern) is None:
+            sink.report(
+                codes.OPENAPI_PATTERN_DROPPED,
+                f"pattern {pattern!r} cannot be run by Python's `re`: the service does not "
+                "enforce it",
+                file=contract.file,
+                pointer=join_pointer(at, "pattern"),
+                hint="rewrite it without the unsupported feature to have it checked",
+            )
 
 
 _VERIFIABLE = {"apiKey", "http", "oauth2", "openIdConnect"}

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from autocoder.frontend.openapi.document import Contract, resolve_pointer
+from autocoder.frontend.openapi.document import Contract, deref
 from autocoder.frontend.openapi.lower import Operation, operations
 
 _JSON = re.compile(r"^application/(.+\+)?json$")
@@ -69,18 +69,9 @@ def _json_schema(content: Any) -> tuple[str, Any] | None:
     return None
 
 
-def _deref(document: dict[str, Any], node: Any, depth: int = 0) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and depth < 20:
-        found, node = resolve_pointer(document, node["$ref"])
-        if not found:
-            return None
-        depth += 1
-    return node
-
-
 def _properties(document: dict[str, Any], schema: Any, depth: int = 0) -> dict[str, Any]:
     """Top-level properties of an object schema, through ``$ref`` and ``allOf``."""
-    schema = _deref(document, schema)
+    schema = deref(document, schema)
     if not isinstance(schema, dict) or depth > 10:
         return {}
     found: dict[str, Any] = {}
@@ -93,7 +84,7 @@ def _properties(document: dict[str, Any], schema: Any, depth: int = 0) -> dict[s
 
 
 def _required(document: dict[str, Any], schema: Any, depth: int = 0) -> set[str]:
-    schema = _deref(document, schema)
+    schema = deref(document, schema)
     if not isinstance(schema, dict) or depth > 10:
         return set()
     found = {str(n) for n in schema.get("required") or [] if isinstance(n, str)}
@@ -112,7 +103,7 @@ def _schema_pointer(op: Operation, where: tuple[str, ...], schema: Any) -> str:
 
 
 def _body_schema(document: dict[str, Any], op: Operation) -> tuple[str, Any] | None:
-    body = _deref(document, op.data.get("requestBody"))
+    body = deref(document, op.data.get("requestBody"))
     found = _json_schema(body.get("content")) if isinstance(body, dict) else None
     if found is None:
         return None
@@ -123,7 +114,7 @@ def _body_schema(document: dict[str, Any], op: Operation) -> tuple[str, Any] | N
 def _response_schema(document: dict[str, Any], op: Operation) -> tuple[str, Any] | None:
     responses = op.data.get("responses") or {}
     for status in sorted((str(k) for k in responses if str(k).startswith("2")), key=str):
-        response = _deref(document, responses.get(status))
+        response = deref(document, responses.get(status))
         found = _json_schema(response.get("content")) if isinstance(response, dict) else None
         if found is not None:
             media, schema = found
@@ -148,9 +139,9 @@ def _key_field(param: str, properties: dict[str, Any]) -> str | None:
 def _param_schema(document: dict[str, Any], op: Operation, name: str) -> Any:
     for source in (op.data.get("parameters") or [], op.path_item.get("parameters") or []):
         for param in source:
-            param = _deref(document, param)
+            param = deref(document, param)
             if isinstance(param, dict) and param.get("name") == name and param.get("in") == "path":
-                return _deref(document, param.get("schema"))
+                return deref(document, param.get("schema"))
     return None
 
 
@@ -186,7 +177,7 @@ def find_resources(document: dict[str, Any], ops: list[Operation]) -> list[Resou
         key = _key_field(param, properties)
         if key is None:
             continue
-        key_schema = _deref(document, properties.get(key)) or _param_schema(document, read, param)
+        key_schema = deref(document, properties.get(key)) or _param_schema(document, read, param)
         key_type = "integer" if (key_schema or {}).get("type") == "integer" else "string"
         read_only = isinstance(key_schema, dict) and key_schema.get("readOnly") is True
         # a readOnly property is never required in a request: the server sets it
