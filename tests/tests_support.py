@@ -54,4 +54,5 @@ VALID_OPENAPI_SPECS = (
     "params-styles.yaml",
     "bodies.yaml",
     "recursive-polymorphic.yaml",
+    "service-paths.yaml",
 )

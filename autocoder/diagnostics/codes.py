@@ -313,6 +313,17 @@ CONTRACT_NOT_FOUND: Final = _code(
     "The contract file an api component names does not exist or cannot be read.",
     "`contract` is a path relative to architecture.yaml.",
 )
+SERVICE_ENDPOINT_MOVED: Final = _code(
+    "AC2111",
+    "service-endpoint-moved",
+    W,
+    Stage.RESOLVE,
+    "The contract defines a path the service uses for its own endpoint, which moves aside.",
+    "The contract keeps its path. The service's health, readiness, metrics or docs endpoint "
+    "it claimed is served under `/_service` instead; the Dockerfile, the Kubernetes probes, "
+    "the ServiceMonitor and the Helm chart use the moved path.",
+    suppressible=True,
+)
 
 
 # --- AC3xxx: architecture semantics ---------------------------------------------------------

@@ -9,6 +9,15 @@ from autocoder.diagnostics import Severity, codes
 from autocoder.diagnostics.suggest import did_you_mean
 from autocoder.frontend.loader import join_pointer
 from autocoder.frontend.lower import ARCHITECTURE, PATH_PARAM
+from autocoder.ir.endpoints import (
+    LABELS,
+    OWN_PATHS,
+    RESERVED_PATHS,
+    ServiceEndpoints,
+    claims,
+    contract_routes,
+)
+from autocoder.ir.endpoints import service_endpoints as find_service_endpoints
 from autocoder.ir.models import Component, QueryParam, Route
 from autocoder.ir.typesys import (
     BUILTIN_TYPES,
@@ -20,7 +29,6 @@ from autocoder.kinds import registry
 from autocoder.passes.check_kind_configs import object_fields
 from autocoder.passes.context import PassContext
 
-RESERVED_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
 KEYED_OPERATIONS = ("get", "update", "delete")
 
 
@@ -29,6 +37,8 @@ def _shape(path: str) -> str:
 
 
 def check_routes(ctx: PassContext) -> None:
+    endpoints = find_service_endpoints(ctx.ir)
+    _report_moved(ctx, endpoints)
     seen_paths: dict[tuple[str, str], Route] = {}
     seen_ids: dict[str, Route] = {}
     for api in (c for c in ctx.ir.components if c.kind == "api"):
@@ -65,7 +75,7 @@ def check_routes(ctx: PassContext) -> None:
                 )
             seen_ids.setdefault(route.operation_id, route)
             if route.contract is not None:
-                _check_contract_route(ctx, api, route)
+                _check_contract_route(ctx, api, route, endpoints)
                 continue
             _check_path(ctx, route)
             _check_types(ctx, route)
@@ -90,8 +100,21 @@ def check_routes(ctx: PassContext) -> None:
                 )
 
 
+def _report_moved(ctx: PassContext, endpoints: ServiceEndpoints) -> None:
+    """One warning per own endpoint a contract claimed, at the first operation claiming it."""
+    routes = contract_routes(ctx.ir)
+    for name in endpoints.moved:
+        route = next(r for r in routes if claims(r.path, OWN_PATHS[name]))
+        ctx.report(
+            codes.SERVICE_ENDPOINT_MOVED,
+            f"the contract defines {route.method} {route.path}, so the service's own "
+            f"{LABELS[name]} moves from {OWN_PATHS[name]} to {getattr(endpoints, name)}",
+            route.origin,
+        )
+
+
 def _check_path(ctx: PassContext, route: Route) -> None:
-    if any(route.path == p or route.path.startswith(p + "/") for p in RESERVED_PATHS):
+    if any(claims(route.path, p) for p in RESERVED_PATHS):
         ctx.report(
             codes.RESERVED_ROUTE,
             f"path {route.path} is reserved by the generated service",
@@ -196,10 +219,13 @@ def _check_types(ctx: PassContext, route: Route) -> None:
         )
 
 
-def _check_contract_route(ctx: PassContext, api: Component, route: Route) -> None:
-    """A contract operation: its path must not be one the service keeps for itself, and a
-    call must reach a collection operation (the contract says everything else)."""
-    if any(route.path == p or route.path.startswith(p + "/") for p in RESERVED_PATHS):
+def _check_contract_route(
+    ctx: PassContext, api: Component, route: Route, endpoints: ServiceEndpoints
+) -> None:
+    """A contract operation: its path must not be one the service keeps for itself (its own
+    endpoints move aside when they can), and a call must reach a collection operation (the
+    contract says everything else)."""
+    if any(claims(route.path, p) for p in endpoints.paths()):
         ctx.report(
             codes.RESERVED_ROUTE,
             f"path {route.path} is reserved by the generated service",

@@ -623,16 +623,20 @@ def health_router(
     metrics: Metrics,
     *,
     check_timeout: float = 2.0,
+    liveness: str = "/healthz",
+    readiness: str = "/readyz",
+    metrics_path: str = "/metrics",
 ) -> APIRouter:
     """``/healthz`` (liveness), ``/readyz`` (runs ``checks`` concurrently, each within
-    ``check_timeout`` seconds) and ``/metrics``; none of them in the OpenAPI."""
+    ``check_timeout`` seconds) and ``/metrics``; none of them in the OpenAPI. A service whose
+    contract defines one of these paths serves its own endpoint at another path."""
     router = APIRouter()
 
-    @router.get("/healthz", include_in_schema=False)
+    @router.get(liveness, include_in_schema=False)
     async def healthz() -> Response:
         return JSONResponse({"status": "ok"})
 
-    @router.get("/readyz", include_in_schema=False)
+    @router.get(readiness, include_in_schema=False)
     async def readyz() -> Response:
         failures: dict[str, str] = {}
 
@@ -659,7 +663,7 @@ def health_router(
             return _error_json(503, "not_ready", message, details)
         return JSONResponse({"status": "ready", "checks": dict.fromkeys(checks, "ok")})
 
-    @router.get("/metrics", include_in_schema=False)
+    @router.get(metrics_path, include_in_schema=False)
     async def prometheus() -> Response:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
@@ -678,9 +682,12 @@ _OTEL_PACKAGES = (
 )
 
 
-def setup_tracing(app: FastAPI, service: str) -> bool:
+def setup_tracing(
+    app: FastAPI, service: str, *, excluded: Sequence[str] = ("/healthz", "/readyz", "/metrics")
+) -> bool:
     """Instrument ``app`` with OpenTelemetry (OTLP export) when OTEL_EXPORTER_OTLP_ENDPOINT is
-    set or AUTOCODER_TRACING=1; True when instrumented. Missing packages: a warning, False."""
+    set or AUTOCODER_TRACING=1; True when instrumented (requests to ``excluded`` paths make no
+    spans). Missing packages: a warning, False."""
     if not (
         os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("AUTOCODER_TRACING") == "1"
     ):
@@ -711,6 +718,6 @@ def setup_tracing(app: FastAPI, service: str) -> bool:
     )
     modules["opentelemetry.trace"].set_tracer_provider(provider)
     modules["opentelemetry.instrumentation.fastapi"].FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=provider, excluded_urls="/healthz,/readyz,/metrics"
+        app, tracer_provider=provider, excluded_urls=",".join(excluded)
     )
     return True

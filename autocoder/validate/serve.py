@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from autocoder.backends.deploy.model import SERVICE_ENV_VARS
+from autocoder.ir.endpoints import ServiceEndpoints, service_endpoints
 from autocoder.validate.context import ValidateContext
 from autocoder.validate.findings import Finding, Location, Severity
 from autocoder.validate.standin import StandIns, stand_ins
@@ -55,6 +56,7 @@ class Served:
     auth: str  # "none", "api_key" or "bearer" (the blueprint's policy.security.auth)
     jwt_secret: str = ""
     partners: StandIns = field(default_factory=StandIns)  # deliveries counted when it ends
+    endpoints: ServiceEndpoints = field(default_factory=ServiceEndpoints)  # its own paths
 
     def headers(self) -> dict[str, str]:
         """Request headers that pass the service's authentication."""
@@ -206,7 +208,8 @@ def serve(ctx: ValidateContext, *, ready_timeout: float = READY_TIMEOUT) -> Iter
             try:
                 base_url = f"http://127.0.0.1:{port}"
                 deadline = time.monotonic() + ready_timeout
-                while not _ready(f"{base_url}/readyz"):
+                endpoints = service_endpoints(ctx.ir)
+                while not _ready(base_url + endpoints.readiness):
                     if process.poll() is not None:
                         raise ServeError(
                             f"the service exited with status {process.returncode} before it was "
@@ -214,7 +217,7 @@ def serve(ctx: ValidateContext, *, ready_timeout: float = READY_TIMEOUT) -> Iter
                         )
                     if time.monotonic() > deadline:
                         raise ServeError(
-                            f"the service did not answer {base_url}/readyz within "
+                            f"the service did not answer {base_url}{endpoints.readiness} within "
                             f"{ready_timeout:.0f} s:\n{_tail(log)}"
                         )
                     time.sleep(0.1)
@@ -225,6 +228,7 @@ def serve(ctx: ValidateContext, *, ready_timeout: float = READY_TIMEOUT) -> Iter
                     auth=security.auth,
                     partners=partners,
                     jwt_secret=jwt_secret,
+                    endpoints=endpoints,
                 )
             finally:
                 _stop(process)

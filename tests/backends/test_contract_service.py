@@ -16,6 +16,8 @@ from tests_support import OPENAPI_SPECS, VALID_OPENAPI_SPECS
 
 from autocoder.cli.service import ensure_service_python
 from autocoder.frontend.openapi.compare import differences
+from autocoder.ir.endpoints import service_endpoints
+from autocoder.ir.models import IR
 
 SPECS = OPENAPI_SPECS
 BUILT = list(VALID_OPENAPI_SPECS)
@@ -101,12 +103,14 @@ def test_the_generated_suite_passes(
 def test_the_served_contract_is_the_input(
     built: dict[str, Path], service_python: Path, name: str, tmp_path: Path
 ) -> None:
+    ir = IR.model_validate_json((built[name] / "ir.v1.json").read_text(encoding="utf-8"))
+    document = service_endpoints(ir).openapi  # moved aside when the contract has the path
     script = (
         "import json, os\n"
         "from fastapi.testclient import TestClient\n"
         "from app.main import create_app\n"
         "with TestClient(create_app()) as client:\n"
-        "    print('SERVED ' + json.dumps(client.get('/openapi.json').json()))\n"
+        f"    print('SERVED ' + json.dumps(client.get({document!r}).json()))\n"
     )
     env = {
         **os.environ,
@@ -167,3 +171,22 @@ def test_validate_passes_the_static_tests_and_contract_tiers(
     assert done.returncode == 0, json.dumps(report["findings"], indent=1)[-3000:]
     contract = next(t for t in report["tiers"] if t["tier"] == "contract")
     assert contract["metrics"]["requests"] > 50
+
+
+@pytest.mark.slow
+def test_own_endpoints_a_contract_claims_move_aside_in_every_layer(built: dict[str, Path]) -> None:
+    out = built["service-paths.yaml"]
+    deployment = (out / "deploy" / "kubernetes" / "base" / "deployment.yaml").read_text()
+    container = YAML(typ="safe").load(deployment)["spec"]["template"]["spec"]["containers"][0]
+    probes = {k: v["httpGet"]["path"] for k, v in container.items() if k.endswith("Probe")}
+    assert probes == {
+        "startupProbe": "/_service/healthz",
+        "livenessProbe": "/_service/healthz",
+        "readinessProbe": "/readyz",
+    }
+    assert "/_service/healthz'" in (out / "deploy" / "Dockerfile").read_text()
+    values = YAML(typ="safe").load(
+        (out / "deploy" / "helm" / "uptime-checks" / "values.yaml").read_text()
+    )
+    assert values["serviceMonitor"]["path"] == "/_service/metrics"
+    assert values["probes"]["liveness"]["path"] == "/_service/healthz"

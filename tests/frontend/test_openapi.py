@@ -15,6 +15,12 @@ from tests_support import OPENAPI_SPECS, VALID_OPENAPI_SPECS
 
 from autocoder.compiler import compile_source, looks_like_contract
 from autocoder.frontend.openapi.compare import differences
+from autocoder.ir.endpoints import (
+    MOVED_PREFIXES,
+    ServiceEndpoints,
+    endpoints_for,
+    service_endpoints,
+)
 from autocoder.runtime.oas import base_path
 
 SPECS = OPENAPI_SPECS
@@ -256,6 +262,53 @@ def test_paths_differing_only_in_parameter_names_are_a_warning(tmp_path: Path) -
     assert warning.severity == "warning" and "cannot be reached" in warning.message
     assert warning.span is not None
     assert "readAgain" in spec.read_text().splitlines()[warning.span.line - 1]
+
+
+def test_paths_the_service_uses_itself_stay_the_contracts_and_its_own_move_aside() -> None:
+    result = compile_source(SPECS / "service-paths.yaml")
+    assert result.ok and result.ir is not None
+    moved = [d for d in result.sink.diagnostics if d.code.id == "AC2111"]
+    assert [d.severity for d in moved] == ["warning"] * 3
+    lines = (SPECS / "service-paths.yaml").read_text().splitlines()
+    assert sorted(lines[d.span.line - 1].split()[-1] for d in moved if d.span) == [
+        "getDocument",
+        "getHealth",
+        "getMetrics",
+    ]
+    assert "/_service/metrics" in " ".join(d.message for d in moved)
+    endpoints = service_endpoints(result.ir)
+    assert (endpoints.liveness, endpoints.readiness, endpoints.metrics) == (
+        "/_service/healthz",
+        "/readyz",
+        "/_service/metrics",
+    )
+    assert (endpoints.openapi, endpoints.docs) == ("/_service/openapi.json", "/docs")
+    routes = {r.path for r in result.ir.component("api").routes}  # type: ignore[union-attr]
+    assert {"/metrics", "/healthz", "/openapi.json"} <= routes
+
+
+def test_own_endpoints_take_the_first_free_prefix_and_collide_only_when_none_is() -> None:
+    assert endpoints_for(["/pets"]) == ServiceEndpoints()
+    assert endpoints_for(["/metrics", "/_service/metrics"]).metrics == "/_autocoder/metrics"
+    crowded = ["/metrics", *(prefix + "/metrics" for prefix in MOVED_PREFIXES)]
+    assert endpoints_for(crowded).metrics == "/metrics"
+    assert endpoints_for(crowded).moved == ()
+    assert endpoints_for(["/docs/oauth2-redirect"]).docs == "/_service/docs"
+
+
+def test_a_contract_leaving_no_free_path_is_a_reserved_route_error(tmp_path: Path) -> None:
+    spec = tmp_path / "api.yaml"
+    paths = ["/readyz", *(prefix + "/readyz" for prefix in MOVED_PREFIXES)]
+    spec.write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n"
+        + "".join(
+            f"  {p}:\n    get:\n      responses: {{'200': {{description: ok}}}}\n" for p in paths
+        ),
+        encoding="utf-8",
+    )
+    result = compile_source(spec)
+    assert not result.ok
+    assert codes_of(result) == ["AC3022"]
 
 
 def test_names_from_titles_and_paths_are_safe_everywhere(tmp_path: Path) -> None:

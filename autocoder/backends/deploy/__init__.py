@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from autocoder.ir.endpoints import service_endpoints
 from autocoder.ir.models import IR
 from autocoder.output import FileDraft
 from autocoder.resources import data_dir
@@ -68,6 +69,7 @@ def _readme(ir: IR, all_targets: list[Target]) -> str:
             envs=names,
             dev="dev" if "dev" in names else (names[0] if names else "dev"),
             uid=CONTAINER_UID,
+            endpoints=service_endpoints(ir),
             sections=[_section(t) for t in all_targets],
         )
     )

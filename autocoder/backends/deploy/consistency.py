@@ -18,12 +18,11 @@ from autocoder.backends.deploy.model import (
     AUTH_CREDENTIALS,
     COMMAND,
     DATA_DIR,
-    LIVENESS_PATH,
-    READINESS_PATH,
     SECRETS_DIR,
     SERVICE_ENV_VARS,
     Target,
 )
+from autocoder.ir.endpoints import OWN_PATHS
 
 SERVICE_PREFIX = "service/"
 DOCKERFILE = "deploy/Dockerfile"
@@ -56,14 +55,21 @@ def _get(value: Any, *path: str | int) -> Any:
 
 
 def _served_paths(files: dict[str, bytes], target: Target) -> set[str]:
-    """Paths the generated service really serves: the fixed routes its runtime declares, found
-    in the runtime's source, plus the blueprint's routes."""
+    """Paths the generated service really serves: its own endpoints as main.py mounts them (at
+    the runtime's default paths, found in its source, or at the paths main.py gives), plus the
+    blueprint's routes."""
     runtime = files.get(f"{SERVICE_PREFIX}app/runtime/http.py", b"").decode("utf-8", "replace")
     main = files.get(f"{SERVICE_PREFIX}app/main.py", b"").decode("utf-8", "replace")
-    fixed = {p for p in (LIVENESS_PATH, READINESS_PATH) if f'"{p}"' in runtime}
-    if "/metrics" in main:
-        fixed.add("/metrics")
-    return fixed | {p for p in target.routes if p not in (LIVENESS_PATH, READINESS_PATH)}
+    own = target.endpoints
+    fixed: set[str] = set()
+    if "health_router(" in main:
+        for name in ("liveness", "readiness", "metrics"):
+            path = getattr(own, name)
+            source = runtime if path == OWN_PATHS[name] else main
+            if f'"{path}"' in source:
+                fixed.add(path)
+    mounted = (own.liveness, own.readiness, own.metrics)
+    return fixed | {p for p in target.routes if p not in mounted}
 
 
 def check_environment(

@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from autocoder.ir.endpoints import service_endpoints
 from autocoder.ir.models import IR
 from autocoder.output import FileDraft
 
@@ -24,9 +25,6 @@ from .model import (
     CONTAINER_UID,
     DATA_DIR,
     DATABASE_PORTS,
-    LIVENESS_PATH,
-    METRICS_PATH,
-    READINESS_PATH,
     SERVICE_ENV_VARS,
     TMP_DIR,
     SecretEnv,
@@ -46,13 +44,18 @@ IMAGE_PORT = 8000  # the image's default PORT; an environment may listen elsewhe
 USER = f"{CONTAINER_UID}:{CONTAINER_GID}"
 STOP_GRACE_PERIOD = "40s"  # the server drains for 30 s (as terminationGracePeriodSeconds)
 
-# The health check runs in the image's own Python: slim images have no curl or wget.
-HEALTHCHECK_CODE = (
-    "import os, urllib.request; "
-    "urllib.request.urlopen('http://127.0.0.1:%s" + LIVENESS_PATH + "' "
-    "% os.environ.get('PORT', '" + str(IMAGE_PORT) + "'), timeout=4)"
-)
-HEALTHCHECK = ["python", "-c", HEALTHCHECK_CODE]
+
+def healthcheck(liveness: str) -> list[str]:
+    """The image's health check: it runs in the image's own Python (slim images have no curl
+    or wget) and asks the service's liveness path."""
+    code = (
+        "import os, urllib.request; "
+        f"urllib.request.urlopen('http://127.0.0.1:%s{liveness}' "
+        f"% os.environ.get('PORT', '{IMAGE_PORT}'), timeout=4)"
+    )
+    return ["python", "-c", code]
+
+
 _PROBE = {"interval": "30s", "timeout": "5s", "start_period": "20s", "retries": 3}
 
 _MOUNTED_AT = "/run/secrets"
@@ -152,7 +155,7 @@ def dockerfile(ir: IR) -> str:
         f"USER {USER}",
         f"EXPOSE {IMAGE_PORT}",
         f"HEALTHCHECK {probe} \\",
-        f"    CMD {json.dumps(HEALTHCHECK)}",
+        f"    CMD {json.dumps(healthcheck(service_endpoints(ir).liveness))}",
         f"CMD {json.dumps(COMMAND)}",
     ]
     return "\n".join(lines) + "\n"
@@ -232,7 +235,7 @@ def compose_prod(target: Target, ir: IR) -> str:
         "ports": [f"{target.port}:{target.port}"],
         "restart": "unless-stopped",
         **_hardening(),
-        "healthcheck": {"test": ["CMD", *HEALTHCHECK], **_PROBE},
+        "healthcheck": {"test": ["CMD", *healthcheck(target.endpoints.liveness)], **_PROBE},
         "deploy": {"resources": _resources(target)},
     }
     if files:
@@ -414,8 +417,8 @@ def _dev_header(target: Target, ir: IR, postgres: bool) -> str:
         "",
         "Run from the output directory:",
         f"  docker compose -f deploy/{COMPOSE_DEV} up --build",
-        f"It listens on http://127.0.0.1:{target.port} (liveness {LIVENESS_PATH}, "
-        f"readiness {READINESS_PATH}, metrics {METRICS_PATH}).",
+        f"It listens on http://127.0.0.1:{target.port} (liveness {target.endpoints.liveness}, "
+        f"readiness {target.endpoints.readiness}, metrics {target.endpoints.metrics}).",
     ]
     if required:
         lines += ["", "Set these variables first (compose stops and names the one missing):"]

@@ -28,14 +28,13 @@ from autocoder.backends.deploy.model import (
     DEFAULT_LIMITS,
     DEFAULT_REQUESTS,
     FILE_SECRETS,
-    LIVENESS_PATH,
-    READINESS_PATH,
     SECRETS_DIR,
     Egress,
     SecretEnv,
     Target,
     dns_label,
 )
+from autocoder.ir.endpoints import ServiceEndpoints
 from autocoder.ir.models import IR
 from autocoder.output.writer import FileDraft
 from autocoder.resources import data_dir
@@ -52,26 +51,23 @@ DEDICATED_CONFIG = ("AUTOCODER_ENV", "HOST", "PORT", "LOG_LEVEL")
 # Variables that carry credentials: never plain config, always a secret reference.
 SECRET_ONLY_ENV = ("API_KEYS", "BROKER_URL", "DATABASE_URL", "JWT_SECRET")
 
-PROBES: dict[str, dict[str, Any]] = {
-    "startup": {
-        "path": LIVENESS_PATH,
-        "periodSeconds": 2,
-        "timeoutSeconds": 3,
-        "failureThreshold": 30,
-    },
-    "liveness": {
-        "path": LIVENESS_PATH,
-        "periodSeconds": 10,
-        "timeoutSeconds": 3,
-        "failureThreshold": 3,
-    },
-    "readiness": {
-        "path": READINESS_PATH,
-        "periodSeconds": 5,
-        "timeoutSeconds": 3,
-        "failureThreshold": 3,
-    },
+# Probe timings; the paths are the service's own (autocoder/ir/endpoints.py).
+PROBE_TIMINGS: dict[str, dict[str, int]] = {
+    "startup": {"periodSeconds": 2, "timeoutSeconds": 3, "failureThreshold": 30},
+    "liveness": {"periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
+    "readiness": {"periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 3},
 }
+
+
+def probes(endpoints: ServiceEndpoints) -> dict[str, dict[str, Any]]:
+    """The chart's probes: startup and liveness ask the liveness path, readiness its own."""
+    paths = {
+        "startup": endpoints.liveness,
+        "liveness": endpoints.liveness,
+        "readiness": endpoints.readiness,
+    }
+    return {name: {"path": paths[name], **timing} for name, timing in PROBE_TIMINGS.items()}
+
 
 # Comments above the top-level keys of values.yaml.
 VALUE_NOTES = {
@@ -90,7 +86,7 @@ VALUE_NOTES = {
     "autoscaling": "A HorizontalPodAutoscaler on CPU; replaces replicaCount when enabled.",
     "ingress": "An Ingress to the Service (port 80); cert-manager issues the TLS certificate\n"
     "when `tls.clusterIssuer` is set.",
-    "serviceMonitor": "A Prometheus Operator ServiceMonitor scraping /metrics.",
+    "serviceMonitor": "A Prometheus Operator ServiceMonitor scraping the service's metrics path.",
     "podDisruptionBudget": "Keeps all but `maxUnavailable` pods through voluntary disruptions.",
     "topologySpread": "Spread pods across nodes (preferred anti-affinity) and zones.",
     "networkPolicy": "Default deny, then allow: ingress from the ingress controller's and\n"
@@ -213,7 +209,7 @@ def base_values(targets: list[Target]) -> dict[str, Any]:
         "config": {"MIGRATE_ON_START": "true"},
         "secrets": [],
         "resources": {"requests": dict(DEFAULT_REQUESTS), "limits": dict(DEFAULT_LIMITS)},
-        "probes": copy.deepcopy(PROBES),
+        "probes": probes(first.endpoints),
         "autoscaling": {
             "enabled": False,
             "minReplicas": 1,
@@ -228,7 +224,11 @@ def base_values(targets: list[Target]) -> dict[str, Any]:
             "annotations": {},
             "tls": {"enabled": False, "secretName": "", "clusterIssuer": ""},
         },
-        "serviceMonitor": {"enabled": False, "interval": kubernetes.SCRAPE_INTERVAL},
+        "serviceMonitor": {
+            "enabled": False,
+            "path": first.endpoints.metrics,
+            "interval": kubernetes.SCRAPE_INTERVAL,
+        },
         "podDisruptionBudget": {"enabled": False, "maxUnavailable": 1},
         "topologySpread": {"enabled": False},
         "networkPolicy": {
@@ -447,7 +447,7 @@ def values_schema(targets: list[Target], ir: IR) -> dict[str, Any]:
                 "failureThreshold": _integer(1),
             }
         )
-        for name, values in PROBES.items()
+        for name, values in probes(targets[0].endpoints).items()
     }
     ingress = _object(
         {
@@ -516,7 +516,13 @@ def values_schema(targets: list[Target], ir: IR) -> dict[str, Any]:
             }
         ),
         "ingress": ingress,
-        "serviceMonitor": _object({"enabled": {"type": "boolean"}, "interval": _string(_DURATION)}),
+        "serviceMonitor": _object(
+            {
+                "enabled": {"type": "boolean"},
+                "path": {"const": targets[0].endpoints.metrics},
+                "interval": _string(_DURATION),
+            }
+        ),
         "podDisruptionBudget": _object(
             {"enabled": {"type": "boolean"}, "maxUnavailable": _integer(1)}
         ),

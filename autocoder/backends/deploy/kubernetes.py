@@ -21,9 +21,6 @@ from autocoder.backends.deploy.model import (
     CONTAINER_UID,
     DATA_DIR,
     DNS_PORT,
-    LIVENESS_PATH,
-    METRICS_PATH,
-    READINESS_PATH,
     SECRETS_DIR,
     TMP_DIR,
     Egress,
@@ -200,9 +197,9 @@ def _container(target: Target) -> Obj:
             "resources": {"requests": dict(target.requests), "limits": dict(target.limits)},
             "securityContext": copy.deepcopy(CONTAINER_SECURITY_CONTEXT),
             # Startup allows a minute for migrations before liveness takes over.
-            "startupProbe": _probe(LIVENESS_PATH, period=2, failures=30),
-            "livenessProbe": _probe(LIVENESS_PATH, period=10, failures=3),
-            "readinessProbe": _probe(READINESS_PATH, period=5, failures=3),
+            "startupProbe": _probe(target.endpoints.liveness, period=2, failures=30),
+            "livenessProbe": _probe(target.endpoints.liveness, period=10, failures=3),
+            "readinessProbe": _probe(target.endpoints.readiness, period=5, failures=3),
             "volumeMounts": mounts,
         }
     )
@@ -475,7 +472,9 @@ def service_monitor(target: Target) -> Obj | None:
         "metadata": _meta(target, target.app),
         "spec": {
             "selector": {"matchLabels": dict(target.labels)},
-            "endpoints": [{"port": PORT_NAME, "path": METRICS_PATH, "interval": SCRAPE_INTERVAL}],
+            "endpoints": [
+                {"port": PORT_NAME, "path": target.endpoints.metrics, "interval": SCRAPE_INTERVAL}
+            ],
         },
     }
 

@@ -12,13 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from autocoder.ir.endpoints import ServiceEndpoints, service_endpoints
 from autocoder.ir.models import IR, Autoscaling, Broker, Environment, Ingress
 from autocoder.kinds import STORAGE_KINDS, registry
-
-# The generated service's fixed routes (autocoder/runtime/http.py health_router, app/main.py).
-LIVENESS_PATH = "/healthz"
-READINESS_PATH = "/readyz"
-METRICS_PATH = "/metrics"
 
 # The container image: user, directories and the command of the generated Dockerfile.
 CONTAINER_UID = 10001
@@ -138,6 +134,8 @@ class Target:
     service_monitor: bool
     auth: str  # "none", "api_key", "bearer"
     routes: list[str] = field(default_factory=list)  # every path the service serves
+    # the service's own health, readiness and metrics paths (autocoder/ir/endpoints.py)
+    endpoints: ServiceEndpoints = field(default_factory=ServiceEndpoints)
     stateless: bool = False  # no store: its SQLite file holds only the migration table
     implied_secrets: list[SecretEnv] = field(default_factory=list)  # not in deployment.yaml
 
@@ -225,8 +223,8 @@ def _egress(env: Environment, ir: IR) -> list[Egress]:
     return list(unique.values())
 
 
-def _routes(ir: IR) -> list[str]:
-    paths = {LIVENESS_PATH, READINESS_PATH, METRICS_PATH}
+def _routes(ir: IR, endpoints: ServiceEndpoints) -> list[str]:
+    paths = {endpoints.liveness, endpoints.readiness, endpoints.metrics}
     for c in ir.components:
         for route in c.routes:
             paths.add(route.path)
@@ -240,6 +238,7 @@ def _engine(env: Environment, store: str) -> str:
 
 def target(env: Environment, ir: IR) -> Target:
     app = dns_label(ir.system.name)
+    endpoints = service_endpoints(ir)
     secrets: list[SecretEnv] = []
     urls = {(d.url.secret, d.url.key) for d in env.databases if d.url is not None}
     for secret, key in sorted(urls)[:1]:  # the service has one DATABASE_URL for every store
@@ -294,7 +293,8 @@ def target(env: Environment, ir: IR) -> Target:
         egress=_egress(env, ir),
         service_monitor=env.service_monitor,
         auth=ir.policy.security.auth,
-        routes=_routes(ir),
+        routes=_routes(ir, endpoints),
+        endpoints=endpoints,
         implied_secrets=implied,
         stateless=not stores,
     )

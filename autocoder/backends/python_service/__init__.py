@@ -349,7 +349,9 @@ class _Generator:
                     "delete_status": delete.status if delete is not None else None,
                 }
             )
-        return _render("tests/test_contract.py.j2", c=c, cases=cases, flows=flows)
+        return _render(
+            "tests/test_contract.py.j2", c=c, cases=cases, flows=flows, endpoints=self.s.endpoints
+        )
 
     def _flow_tests(self) -> None:
         s, types = self.s, self.types

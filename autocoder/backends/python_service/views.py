@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from autocoder.ir.endpoints import ServiceEndpoints, service_endpoints
 from autocoder.ir.models import IR, Component, Environment, QueryParam, Route, TypeDef
 from autocoder.ir.units import duration_ms
 from autocoder.kinds import registry
@@ -437,6 +438,7 @@ class SystemView:
     secret_envs: list[str] = field(default_factory=list)
     documents: list[Any] = field(default_factory=list)  # contract_api.DocumentsView
     contract_apis: list[Any] = field(default_factory=list)  # contract_api.ContractApiView
+    endpoints: ServiceEndpoints = field(default_factory=ServiceEndpoints)
 
     @property
     def migration_lock(self) -> int:
@@ -511,6 +513,7 @@ def system_view(ir: IR) -> SystemView:
 
     view.documents = documents_views(ir)
     view.contract_apis = contract_api_views(ir)
+    view.endpoints = service_endpoints(ir)
     for c in ir.components:
         view.components[c.name] = _public_config(c)
         if c.kind in ("api", "store", "documents"):

@@ -28,6 +28,7 @@ from autocoder.ir.models import Route
 from autocoder.validate.context import ValidateContext
 from autocoder.validate.findings import Finding, Location, Severity, Status, TierResult
 from autocoder.validate.serve import (
+    Served,
     ServeError,
     not_ready_finding,
     outside_findings,
@@ -215,22 +216,20 @@ def parse_report(xml_path: Path, routes: list[Route]) -> tuple[list[Finding], li
     return unique, skipped, tested
 
 
-def _schemathesis(
-    ctx: ValidateContext, result: TierResult, base_url: str, headers: dict[str, str]
-) -> None:
+def _schemathesis(ctx: ValidateContext, result: TierResult, served: Served) -> None:
     python = ctx.service_python()
     with tempfile.TemporaryDirectory(prefix="autocoder-contract-") as tmp:
         xml_path = Path(tmp) / "junit.xml"
         command = [
             str(python),
-            *("-m", "schemathesis.cli", "run", f"{base_url}/openapi.json"),
+            *("-m", "schemathesis.cli", "run", served.base_url + served.endpoints.openapi),
             *("--checks", ",".join(CHECKS)),
             *("--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED)),
             *("--workers", str(WORKERS), "--request-timeout", str(REQUEST_TIMEOUT)),
             *("--report", "junit", "--report-junit-path", str(xml_path)),
             *("--generation-database", "none", "--no-color"),
         ]
-        for name, value in headers.items():
+        for name, value in served.headers().items():
             command += ["--header", f"{name}: {value}"]
         try:
             process = run_tool(
@@ -277,7 +276,7 @@ def run(ctx: ValidateContext) -> TierResult:
         return result.settle()
     try:
         with serve(ctx) as served:
-            _schemathesis(ctx, result, served.base_url, served.headers())
+            _schemathesis(ctx, result, served)
         if line := served.partners.summary():
             result.checked.append(line)
         result.findings.extend(outside_findings(ctx, served.partners, NAME))

@@ -382,11 +382,11 @@ async def measure(
     return result
 
 
-async def backlog(client: LoopbackClient) -> float | None:
+async def backlog(client: LoopbackClient, metrics_path: str) -> float | None:
     """Messages waiting in the service's binding buffers (its ``channel_backlog`` gauges);
-    None when it exports none (no dataflow) or /metrics does not answer."""
+    None when it exports none (no dataflow) or its metrics path does not answer."""
     try:
-        answer = await client.request("GET", "/metrics")
+        answer = await client.request("GET", metrics_path)
     except TRANSPORT_ERRORS:
         return None
     if answer.status != 200:
@@ -399,13 +399,15 @@ async def backlog(client: LoopbackClient) -> float | None:
     return sum(values) if values else None
 
 
-async def drain(client: LoopbackClient, timeout: float = DRAIN_TIMEOUT) -> float | None:
+async def drain(
+    client: LoopbackClient, metrics_path: str, timeout: float = DRAIN_TIMEOUT
+) -> float | None:
     """Wait until the dataflow has taken every buffered message (so that the next route is
     not measured against the previous one's backlog); the messages still waiting after
     ``timeout`` seconds, or None when the service has no dataflow to watch."""
     deadline = time.perf_counter() + timeout
     while True:
-        waiting = await backlog(client)
+        waiting = await backlog(client, metrics_path)
         if not waiting or time.perf_counter() > deadline:
             return waiting
         await asyncio.sleep(0.1)
@@ -609,7 +611,7 @@ async def _run_load(
                     break
             measured = await measure(client, request, target.rate, DURATION)
             started = time.perf_counter()
-            waiting = await drain(client)
+            waiting = await drain(client, served.endpoints.metrics)
             if waiting is not None:
                 measured.drain = time.perf_counter() - started
                 measured.waiting = waiting

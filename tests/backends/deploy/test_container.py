@@ -28,12 +28,12 @@ from autocoder.backends.deploy.model import (
     COMMAND,
     CONTAINER_UID,
     DATA_DIR,
-    LIVENESS_PATH,
     Target,
     targets,
 )
 from autocoder.backends.deploy.yamlout import load_all
 from autocoder.compiler import compile_source
+from autocoder.ir.endpoints import OWN_PATHS
 from autocoder.ir.models import IR
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -148,7 +148,7 @@ def test_the_dockerfile_builds_a_pinned_non_root_image(irs: dict[str, IR], name:
         "--retries",
     }
     assert json.loads(probe)[:2] == ["python", "-c"]
-    assert f"{LIVENESS_PATH}'" in probe
+    assert f"{OWN_PATHS['liveness']}'" in probe
     assert "os.environ" in probe and "PORT" in probe
     assert [a for k, a in steps if k == "EXPOSE"] == ["8000"]
     envs = " ".join(a for k, a in steps if k == "ENV")
@@ -214,7 +214,7 @@ def test_the_prod_compose_file_runs_on_postgresql_with_file_secrets(
     assert app["ports"] == [f"{prod.port}:{prod.port}"]
     assert app["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert app["healthcheck"]["test"][:3] == ["CMD", "python", "-c"]
-    assert LIVENESS_PATH in app["healthcheck"]["test"][3]
+    assert OWN_PATHS["liveness"] in app["healthcheck"]["test"][3]
     assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
     assert not postgres["image"].endswith(":latest") and ":" in postgres["image"]
     assert postgres["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"

@@ -30,8 +30,6 @@ from autocoder.backends.deploy.model import (
     CONTAINER_GID,
     CONTAINER_UID,
     DATA_DIR,
-    LIVENESS_PATH,
-    READINESS_PATH,
     SECRETS_DIR,
     TMP_DIR,
     Egress,
@@ -41,6 +39,7 @@ from autocoder.backends.deploy.model import (
 from autocoder.backends.deploy.render import apply_json_patch, render_files
 from autocoder.backends.deploy.yamlout import load_all
 from autocoder.compiler import compile_source
+from autocoder.ir.endpoints import OWN_PATHS
 from autocoder.ir.models import Ingress, Tls
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -202,9 +201,9 @@ def test_probes_ports_image_and_environment(systems: dict[str, list[Target]], na
             {"name": "http", "containerPort": target.port, "protocol": "TCP"}
         ]
         probes = {
-            "livenessProbe": LIVENESS_PATH,
-            "readinessProbe": READINESS_PATH,
-            "startupProbe": LIVENESS_PATH,
+            "livenessProbe": OWN_PATHS["liveness"],
+            "readinessProbe": OWN_PATHS["readiness"],
+            "startupProbe": OWN_PATHS["liveness"],
         }
         for probe, path in probes.items():
             assert container[probe]["httpGet"]["path"] == path
