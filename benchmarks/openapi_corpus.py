@@ -520,6 +520,70 @@ def report(rows: list[SpecRow], wall: float) -> None:
             print(f"- {row.spec}: {row.tools[tool].error}")
 
 
+WARM = Path(__file__).resolve().with_name("warm_generation.py")
+
+
+def warm_rows(python: Path, tool: str, specs: list[Path], timeout: float) -> dict[str, dict]:
+    """benchmarks/warm_generation.py over every spec in one process of ``python``: spec ->
+    its row (the warm-up row left out)."""
+    with tempfile.TemporaryDirectory(prefix=f"warm-{tool}-") as work:
+        try:
+            done = subprocess.run(
+                [str(python), str(WARM), tool, work, *map(str, specs)],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=timeout * (len(specs) + 1),
+            )
+        except subprocess.TimeoutExpired as exc:
+            done = subprocess.CompletedProcess(exc.cmd, 124, exc.stdout or "", "")
+    rows = [json.loads(line) for line in (done.stdout or "").splitlines() if line.startswith("{")]
+    return {row["spec"]: row for row in rows if not row.get("warmup")}
+
+
+def warm_report(ours: dict[str, dict], peer: dict[str, dict]) -> dict[str, Any]:
+    """Per-spec generation in a warm process: ours for the peer's scope (compile + the Python
+    service), our deployment package and gate beside it, the peer's whole generation."""
+    both = [s for s in ours if ours[s]["ok"] and peer.get(s, {}).get("ok")]
+    scope = {s: ours[s]["phases"]["compile"] + ours[s]["phases"]["service"] for s in both}
+    deploy = [ours[s]["phases"]["deploy+gate"] for s in both]
+    theirs = {s: peer[s]["phases"]["generate"] for s in both}
+    ratios = [theirs[s] / scope[s] for s in both if scope[s] > 0]
+    summary = {
+        "specs": len(both),
+        "ours_service_median": statistics.median(scope.values()) if both else None,
+        "ours_service_p90": percentile(list(scope.values()), 0.9),
+        "ours_deploy_gate_median": statistics.median(deploy) if deploy else None,
+        "peer_median": statistics.median(theirs.values()) if both else None,
+        "peer_p90": percentile(list(theirs.values()), 0.9),
+        "ratio_median": statistics.median(ratios) if ratios else None,
+        "ratio_min": min(ratios) if ratios else None,
+    }
+    print(
+        f"\nwarm process, per spec ({summary['specs']} specs both generated; "
+        "benchmarks/warm_generation.py):"
+    )
+    print("| work | median (s) | p90 (s) |\n| --- | ---: | ---: |")
+    print(
+        f"| autocoder: compile + Python service (the peer's scope) | "
+        f"{seconds(summary['ours_service_median'])} | {seconds(summary['ours_service_p90'])} |"
+    )
+    print(
+        f"| autocoder: deployment package + gate (beyond it) | "
+        f"{seconds(summary['ours_deploy_gate_median'])} | {seconds(percentile(deploy, 0.9))} |"
+    )
+    print(
+        f"| fastapi-code-generator: generate | {seconds(summary['peer_median'])} | "
+        f"{seconds(summary['peer_p90'])} |"
+    )
+    if ratios:
+        print(
+            f"peer / ours per spec, same scope: median {summary['ratio_median']:.1f}x, "
+            f"lowest {summary['ratio_min']:.1f}x"
+        )
+    return summary
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample", type=int, default=50)
@@ -564,6 +628,11 @@ def main() -> int:
         rows = list(pool.map(lambda spec: run_spec(bench, spec), sample))
     wall = time.perf_counter() - start
     report(rows, wall)
+    specs_run = [package / row.spec for row in rows]
+    warm = warm_report(
+        warm_rows(Path(sys.executable), "ours", specs_run, args.timeout),
+        warm_rows(peer_gen, "peer", specs_run, args.timeout),
+    )
     converted = sum(1 for row in rows if is_converted_swagger(row.origin or ""))
     print(
         f"\n{converted} of the {len(rows)} sampled specs were Swagger 1.x/2.0 originally "
@@ -583,6 +652,7 @@ def main() -> int:
             f"{PEER} runtime": versions(peer_run, "fastapi", "pydantic", "starlette"),
         },
         "wall_seconds": wall,
+        "warm": warm,
         "specs": [
             {
                 "spec": row.spec,

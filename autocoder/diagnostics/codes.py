@@ -325,6 +325,17 @@ SERVICE_ENDPOINT_MOVED: Final = _code(
     suppressible=True,
 )
 
+OPENAPI_NOT_SERVED: Final = _code(
+    "AC2112",
+    "openapi-not-served",
+    W,
+    Stage.SCHEMA,
+    "The contract documents something the generated service does not carry out.",
+    "Response headers, callbacks, webhooks and servers of one path or operation are kept in "
+    "the served contract but not acted on by the generated handlers; the warning says where "
+    "they are and how to add them.",
+    suppressible=True,
+)
 
 # --- AC3xxx: architecture semantics ---------------------------------------------------------
 UNKNOWN_COMPONENT: Final = _code(

@@ -7,6 +7,7 @@ stay as names for the semantic passes to report. The one thing resolved here is 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -136,7 +137,10 @@ def _component(
         if contract is not None:  # else the compiler reported why it could not be read
             routes = contract_routes(name, config, contract, sink, architecture_file)
             contract_document = m.ContractDocument(
-                file=contract.name, version=contract.version, document=contract.data
+                file=contract.name,
+                version=contract.version,
+                document=contract.data,
+                text=json.dumps(contract.data, ensure_ascii=False, separators=(",", ":")),
             )
     elif raw["kind"] == "api":
         base = config.get("base_path", "")

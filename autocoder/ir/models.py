@@ -8,8 +8,9 @@ References between nodes are kept by name; the semantic passes check they resolv
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -149,7 +150,14 @@ class ContractDocument(_Model):
 
     file: str  # the path architecture.yaml names, relative to it
     version: Literal["3.0", "3.1"]
-    document: dict[str, Any]
+    document: dict[str, Any]  # (canonical IR JSON sorts its keys)
+    # The same document as compact JSON in its own key order, which the service serves (paths
+    # appear in docs in the author's order); "" in IR files written before it existed.
+    text: str = ""
+
+    def as_written(self) -> dict[str, Any]:
+        """The document with the key order of the input."""
+        return cast(dict[str, Any], json.loads(self.text)) if self.text else self.document
 
 
 class Component(_Model):

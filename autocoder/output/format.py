@@ -4,6 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from functools import cache
+
+
+@cache
+def ruff_command() -> list[str]:
+    """The ruff executable that ships with the installed ``ruff`` package, run directly (not
+    through ``python -m ruff``, which starts an interpreter first only to exec it)."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return [str(find_ruff_bin())]
+    except (ImportError, FileNotFoundError):
+        return [sys.executable, "-m", "ruff"]
 
 
 class FormatError(Exception):
@@ -13,7 +26,7 @@ class FormatError(Exception):
 def format_python(text: str, *, line_length: int = 100) -> str:
     """``ruff format`` the text (stdin to stdout); raises FormatError when it does not parse."""
     result = subprocess.run(  # noqa: S603 - our own ruff, on text we generated
-        [sys.executable, "-m", "ruff", "format", f"--line-length={line_length}", "-"],
+        [*ruff_command(), "format", f"--line-length={line_length}", "-"],
         input=text,
         capture_output=True,
         text=True,

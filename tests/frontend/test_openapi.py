@@ -287,6 +287,19 @@ def test_paths_the_service_uses_itself_stay_the_contracts_and_its_own_move_aside
     assert {"/metrics", "/healthz", "/openapi.json"} <= routes
 
 
+def test_what_the_service_does_not_carry_out_is_a_located_warning_per_kind() -> None:
+    result = compile_source(SPECS / "params-styles.yaml")
+    assert result.ok
+    (headers,) = [d for d in result.sink.diagnostics if d.code.id == "AC2112"]
+    assert "response headers (and 2 more place(s))" in headers.message
+    line = (SPECS / "params-styles.yaml").read_text().splitlines()[headers.span.line - 1]
+    assert "X-Rate-Limit" in line
+    webhooks = compile_source(SPECS / "bookstore-31.json")
+    assert [d.message for d in webhooks.sink.diagnostics if d.code.id == "AC2112"] == [
+        "the contract documents webhooks: the service never sends them"
+    ]
+
+
 def test_own_endpoints_take_the_first_free_prefix_and_collide_only_when_none_is() -> None:
     assert endpoints_for(["/pets"]) == ServiceEndpoints()
     assert endpoints_for(["/metrics", "/_service/metrics"]).metrics == "/_autocoder/metrics"

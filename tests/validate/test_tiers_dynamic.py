@@ -536,3 +536,19 @@ def test_bearer_token_passes_the_services_check() -> None:
     served = Served("http://127.0.0.1:1", "key", "X-Key", "bearer", secret)
     assert served.headers()["Authorization"].startswith("Bearer ")
     assert Served("http://127.0.0.1:1", "key", "X-Key", "api_key").headers() == {"X-Key": "key"}
+
+
+def test_a_budget_on_a_contract_operation_is_reported_as_not_measured(tmp_path: Path) -> None:
+    from tests_support import OPENAPI_SPECS
+
+    compiled = compile_source(OPENAPI_SPECS / "petstore-crud.yaml")
+    assert compiled.ir is not None
+    ir = compiled.ir
+    operation = next(r for c in ir.components for r in c.routes if r.contract is not None)
+    slo = Slo(route=operation.operation_id, p95_ms=50, origin=operation.origin)
+    policy = ir.policy.model_copy(update={"slos": [slo]})
+    ctx = ValidateContext(out=tmp_path, ir=ir.model_copy(update={"policy": policy}))
+    result = performance.run(ctx)
+    assert [f.code for f in result.findings] == ["slo-not-measured"]
+    assert "contract operations" in result.not_checked[0]
+    assert ctx.python is None  # nothing was started for a budget it cannot measure

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from autocoder.output import FileDraft
 from autocoder.policy import Severity
 
 KUSTOMIZE_TIMEOUT = 60
+TOOL_WORKERS = 4  # hadolint, kubectl and helm run side by side (they wait on subprocesses)
 
 
 @dataclass(frozen=True)
@@ -104,50 +106,63 @@ def check_package(
 
     from autocoder.policy import PolicyPackError, dockerfile_pack, kubernetes_pack
 
-    try:
-        kubernetes_pack()
-        dockerfile_pack()
-    except PolicyPackError as exc:
-        report.add(codes.POLICY_PACK_INVALID, "policies", str(exc))
-        return report
+    # The external tools (hadolint, kubectl, helm) start first and run while the checks made
+    # in this process do; their findings are added afterwards, in a fixed order.
+    with (
+        tempfile.TemporaryDirectory(prefix="autocoder-gate-") as tmp,
+        ThreadPoolExecutor(max_workers=TOOL_WORKERS) as pool,
+    ):
+        root = Path(tmp)
+        for path, content in files.items():
+            if path.startswith("deploy/"):
+                dest = root / path
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(content)
+        dockerfile_text = files.get(consistency.DOCKERFILE, b"").decode("utf-8")
+        linted = pool.submit(hadolint.lint, dockerfile_text)
+        kustomized = _start_kustomize(pool, targets, root) if tools else None
+        charted = _start_helm(pool, targets, root) if tools else None
 
-    rendered = {t.env: kubernetes.objects(t) for t in targets}
-    for target in targets:
-        where = f"deploy/kubernetes/overlays/{target.env}"
-        _validate_and_police(report, target, rendered[target.env], where)
-        for finding in consistency.check_environment(
-            target, rendered[target.env], files, where=where
-        ):
+        try:
+            kubernetes_pack()
+            dockerfile_pack()
+        except PolicyPackError as exc:
+            report.add(codes.POLICY_PACK_INVALID, "policies", str(exc))
+            return report
+
+        rendered = {t.env: kubernetes.objects(t) for t in targets}
+        for target in targets:
+            where = f"deploy/kubernetes/overlays/{target.env}"
+            _validate_and_police(report, target, rendered[target.env], where)
+            for finding in consistency.check_environment(
+                target, rendered[target.env], files, where=where
+            ):
+                report.add(
+                    codes.CROSS_LAYER_INCONSISTENT, finding.file, finding.message, finding.hint
+                )
+        report.checked.append(
+            f"kubernetes: {sum(len(o) for o in rendered.values())} manifests in "
+            f"{len(targets)} environment(s): schema (strict), policy pack, cross-layer"
+        )
+
+        _check_dockerfile(report, dockerfile_text, linted)
+        for finding in consistency.check_container(files):
             report.add(codes.CROSS_LAYER_INCONSISTENT, finding.file, finding.message, finding.hint)
-    report.checked.append(
-        f"kubernetes: {sum(len(o) for o in rendered.values())} manifests in "
-        f"{len(targets)} environment(s): schema (strict), policy pack, cross-layer"
-    )
 
-    _check_dockerfile(report, files)
-    for finding in consistency.check_container(files):
-        report.add(codes.CROSS_LAYER_INCONSISTENT, finding.file, finding.message, finding.hint)
-
-    if tools:
-        with tempfile.TemporaryDirectory(prefix="autocoder-gate-") as tmp:
-            root = Path(tmp)
-            for path, content in files.items():
-                if path.startswith("deploy/"):
-                    dest = root / path
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.write_bytes(content)
-            _check_kustomize(report, targets, rendered, root)
-            _check_helm(report, targets, rendered, root, files)
+        if tools:
+            _check_kustomize(report, targets, rendered, kustomized)
+            _check_helm(report, targets, rendered, charted, files)
     return report
 
 
-def _check_dockerfile(report: GateReport, files: dict[str, bytes]) -> None:
+def _check_dockerfile(
+    report: GateReport, text: str, linted: Future[list[hadolint.HadolintFinding]]
+) -> None:
     from autocoder.policy import dockerfile_pack, parse_dockerfile
 
     path = consistency.DOCKERFILE
-    text = files.get(path, b"").decode("utf-8")
     try:
-        findings = hadolint.lint(text)
+        findings = linted.result()
     except hadolint.ToolMissingError as exc:
         report.add(codes.GATE_TOOL_MISSING, path, f"hadolint is not available: {exc}")
     else:
@@ -175,23 +190,40 @@ def _canonical(objects: list[dict[str, Any]]) -> list[str]:
     return sorted(json.dumps(o, sort_keys=True) for o in objects)
 
 
-def _check_kustomize(
-    report: GateReport, targets: list[Target], rendered: dict[str, list[dict[str, Any]]], root: Path
-) -> None:
+def _kustomize(kubectl: str, overlay: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - kubectl from PATH on our own files
+        [kubectl, "kustomize", str(overlay)],
+        capture_output=True,
+        text=True,
+        timeout=KUSTOMIZE_TIMEOUT,
+        check=False,
+    )
+
+
+Started = dict[str, Future[subprocess.CompletedProcess[str]]]
+
+
+def _start_kustomize(pool: Executor, targets: list[Target], root: Path) -> Started | None:
+    """``kubectl kustomize`` of every overlay, started in ``pool``; None without kubectl."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
+        return None
+    overlays = root / "deploy" / "kubernetes" / "overlays"
+    return {t.env: pool.submit(_kustomize, kubectl, overlays / t.env) for t in targets}
+
+
+def _check_kustomize(
+    report: GateReport,
+    targets: list[Target],
+    rendered: dict[str, list[dict[str, Any]]],
+    started: Started | None,
+) -> None:
+    if started is None:
         report.skipped.append("kustomize render: kubectl is not on PATH")
         return
     for target in targets:
-        overlay = root / "deploy" / "kubernetes" / "overlays" / target.env
         where = f"deploy/kubernetes/overlays/{target.env}"
-        result = subprocess.run(  # noqa: S603 - kubectl from PATH on our own files
-            [kubectl, "kustomize", str(overlay)],
-            capture_output=True,
-            text=True,
-            timeout=KUSTOMIZE_TIMEOUT,
-            check=False,
-        )
+        result = started[target.env].result()
         if result.returncode != 0:
             report.add(
                 codes.GENERATED_MANIFEST_INVALID,
@@ -210,20 +242,26 @@ def _check_kustomize(
     report.checked.append(f"kustomize: {len(targets)} overlay(s) rendered by kubectl and compared")
 
 
+def _start_helm(pool: Executor, targets: list[Target], root: Path) -> Future[helm.HelmCheck]:
+    if not targets:
+        return pool.submit(helm.HelmCheck, ran=False, reason="no environment")
+    chart = root / "deploy" / "helm" / targets[0].app
+    return pool.submit(helm.helm_check, chart, [t.env for t in targets])
+
+
 def _check_helm(
     report: GateReport,
     targets: list[Target],
     rendered: dict[str, list[dict[str, Any]]],
-    root: Path,
+    started: Future[helm.HelmCheck] | None,
     files: dict[str, bytes],
 ) -> None:
     if helm.helm_path() is None:
         report.skipped.append("helm lint/template: helm is not on PATH")
         return
-    if not targets:
+    if not targets or started is None:
         return
-    chart = root / "deploy" / "helm" / targets[0].app
-    result = helm.helm_check(chart, [t.env for t in targets])
+    result = started.result()
     where = f"deploy/helm/{targets[0].app}"
     for message in result.errors:
         report.add(codes.GENERATED_CHART_INVALID, where, message)

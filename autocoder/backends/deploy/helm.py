@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -628,29 +629,28 @@ def helm_path() -> str | None:
 
 
 def helm_check(chart_dir: Path, envs: list[str]) -> HelmCheck:
-    """``helm lint --strict`` and ``helm template`` with each ``values-<env>.yaml``."""
+    """``helm lint --strict`` and ``helm template`` with each ``values-<env>.yaml``, all run
+    side by side."""
     helm = helm_path()
     if helm is None:
         return HelmCheck(ran=False, reason="not run: helm is not on PATH")
     app = chart_dir.name
     result = HelmCheck(ran=True)
+    commands: list[list[str]] = []
     for env in envs:
+        values = str(chart_dir / f"values-{env}.yaml")
+        namespace = dns_label(f"{app}-{env}")
+        commands.append([helm, "lint", "--strict", str(chart_dir), "-f", values])
+        commands.append(
+            [helm, "template", app, str(chart_dir), "-f", values, "--namespace", namespace]
+        )
+    with ThreadPoolExecutor(max_workers=max(1, len(commands))) as pool:
+        answers = list(pool.map(_run, commands))
+    for index, env in enumerate(envs):
         values = f"values-{env}.yaml"
-        lint = _run([helm, "lint", "--strict", str(chart_dir), "-f", str(chart_dir / values)])
+        lint, rendered = answers[2 * index], answers[2 * index + 1]
         if lint.returncode != 0:
             result.errors += [f"helm lint ({values}): {m}" for m in _lint_messages(lint)]
-        namespace = dns_label(f"{app}-{env}")
-        command = [
-            helm,
-            "template",
-            app,
-            str(chart_dir),
-            "-f",
-            str(chart_dir / values),
-            "--namespace",
-            namespace,
-        ]
-        rendered = _run(command)
         if rendered.returncode != 0:
             message = rendered.stderr.strip() or rendered.stdout.strip()
             result.errors.append(f"helm template ({values}): {message}")

@@ -13,7 +13,6 @@ import pprint
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -23,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from autocoder.ir.models import IR
 from autocoder.output import FileDraft
-from autocoder.output.format import FormatError
+from autocoder.output.format import FormatError, ruff_command
 from autocoder.resources import data_dir
 
 from . import strategies
@@ -542,7 +541,7 @@ def _ruff(texts: dict[str, str]) -> dict[str, str]:
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        ruff = [sys.executable, "-m", "ruff"]
+        ruff = ruff_command()
         files = sorted(texts)
         for args in (
             ["check", "--fix-only", "--select", "I,F401,UP", "--exit-zero", "--no-cache", *files],

@@ -178,7 +178,7 @@ class _Builder:
         if component.contract is None:
             raise ValueError(f"{component.name} has no contract")
         self.component = component
-        self.document = component.contract.document
+        self.document = component.contract.as_written()
         self.contract = Contract(self.document)
         self.schemas: Schemas = self.contract.schemas
         self.collections = {d.name: d for d in documents_views(ir)}

@@ -119,6 +119,7 @@ def check_contract(
         return None
     _check_patterns(contract, sink)
     _check_security(contract, sink)
+    _check_unserved(contract, sink)
     return contract
 
 
@@ -304,6 +305,73 @@ def _check_patterns(contract: Contract, sink: DiagnosticSink) -> None:
                 pointer=join_pointer(at, "pattern"),
                 hint="rewrite it without the unsupported feature to have it checked",
             )
+
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_UNSERVED = {
+    "headers": (
+        "response headers",
+        "the generated handlers answer without them (user logic in app/logic/ may set them)",
+        "set them in the operation's method in app/logic/, or in a proxy in front",
+    ),
+    "callbacks": (
+        "callbacks",
+        "the service never calls them",
+        "call the subscriber from the operation's method in app/logic/",
+    ),
+    "servers": (
+        "servers for one path or operation",
+        "the service serves every operation under the document's first server",
+        "route those operations to another service in front of this one",
+    ),
+    "webhooks": (
+        "webhooks",
+        "the service never sends them",
+        "send them from app/logic/, or model them as a webhook sink in architecture.yaml",
+    ),
+}
+
+
+def _check_unserved(contract: Contract, sink: DiagnosticSink) -> None:
+    """Parts of the contract the generated service does not carry out: one warning per kind,
+    at its first place in the document, with how many places there are."""
+    found: dict[str, list[str]] = {kind: [] for kind in _UNSERVED}
+    if contract.data.get("webhooks"):
+        found["webhooks"] = [join_pointer("/webhooks", str(k)) for k in contract.data["webhooks"]]
+    paths = contract.data.get("paths") or {}
+    for path, item in paths.items() if isinstance(paths, dict) else ():
+        if not isinstance(item, dict):
+            continue
+        at_path = join_pointer("/paths", str(path))
+        if item.get("servers"):
+            found["servers"].append(join_pointer(at_path, "servers"))
+        for method in _METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            at = join_pointer(at_path, method)
+            if operation.get("servers"):
+                found["servers"].append(join_pointer(at, "servers"))
+            if operation.get("callbacks"):
+                found["callbacks"].append(join_pointer(at, "callbacks"))
+            responses = operation.get("responses") or {}
+            for status, response in responses.items() if isinstance(responses, dict) else ():
+                response = deref(contract.data, response)
+                headers = response.get("headers") if isinstance(response, dict) else None
+                if isinstance(headers, dict) and set(headers) - {"Content-Type", "content-type"}:
+                    found["headers"].append(join_pointer(at, "responses", str(status), "headers"))
+    for kind, places in found.items():
+        if not places:
+            continue
+        what, effect, hint = _UNSERVED[kind]
+        more = f" (and {len(places) - 1} more place(s))" if len(places) > 1 else ""
+        sink.report(
+            codes.OPENAPI_NOT_SERVED,
+            f"the contract documents {what}{more}: {effect}",
+            file=contract.file,
+            pointer=places[0],
+            hint=hint,
+        )
 
 
 _VERIFIABLE = {"apiKey", "http", "oauth2", "openIdConnect"}

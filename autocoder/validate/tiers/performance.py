@@ -564,6 +564,24 @@ def targets(ctx: ValidateContext, result: TierResult) -> list[Target]:
         target = Target(
             slo, route, component, ctx.locate(slo.origin, f"route:{route.method} {route.path}")
         )
+        if route.contract is not None:
+            result.not_checked.append(
+                f"SLO {slo.route!r}: an operation of an OpenAPI contract; the performance tier "
+                "does not build requests for contract operations yet"
+            )
+            result.findings.append(
+                Finding(
+                    code="slo-not-measured",
+                    severity=Severity.WARNING,
+                    message=f"the budget of {target.label} was not measured: the performance "
+                    "tier cannot yet build requests for operations of an OpenAPI contract",
+                    tier=NAME,
+                    location=target.location,
+                    hint="measure it with your own load tool until the tier supports contracts",
+                    rule_name="a performance budget the tier cannot measure",
+                )
+            )
+            continue
         limit = target.rate_limit
         if slo.throughput_rps is not None and limit is not None and slo.throughput_rps > limit:
             result.findings.append(
