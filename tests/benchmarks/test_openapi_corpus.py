@@ -148,3 +148,50 @@ def test_an_exception_in_a_tool_run_is_that_specs_failure(tmp_path: Path) -> Non
 
     run = bench.guarded(broken, None, tmp_path, tmp_path, {})
     assert not run.ok and run.error == "harness: KeyError: 'paths'"
+
+
+def test_warm_figures_compare_the_same_scope_on_specs_both_generated(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def ours(compile_s: float, service: float, deploy: float) -> dict[str, object]:
+        return {
+            "ok": True,
+            "phases": {"compile": compile_s, "service": service, "deploy+gate": deploy},
+        }
+
+    summary = bench.warm_report(
+        {"a": ours(0.1, 0.1, 1.0), "b": ours(0.2, 0.2, 1.0), "c": ours(0.1, 0.1, 1.0)},
+        {
+            "a": {"ok": True, "phases": {"generate": 1.0}},
+            "b": {"ok": True, "phases": {"generate": 0.2}},
+            "c": {"ok": False, "error": "boom"},
+        },
+    )
+    assert summary["specs"] == 2  # c: the peer failed, so it is compared on neither side
+    assert summary["ours_service_median"] == pytest.approx(0.3)
+    assert summary["ratio_median"] == pytest.approx(2.75)
+    assert summary["ratio_min"] == pytest.approx(0.5)
+    assert "median 2.8x, lowest 0.5x" in capsys.readouterr().out
+
+
+def test_warm_generation_reports_a_failing_spec_as_a_row(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    missing = tmp_path / "missing.yaml"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "warm_generation.py"),
+            "ours",
+            str(tmp_path),
+            str(missing),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["warmup"] for r in rows] == [True, False]
+    assert not rows[1]["ok"] and "compile" in rows[1]["error"]
