@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jsonschema.exceptions import ValidationError
 from ruamel.yaml import YAML
 
-from autocoder.diagnostics import DiagnosticSink, Span, Suppression, codes
+from autocoder.diagnostics import DiagnosticSink, Severity, Span, Suppression, codes
 from autocoder.frontend.loader import LoadedDocument, load_yaml_file, load_yaml_text
 from autocoder.frontend.lower import ARCHITECTURE, DEPLOYMENT, default_deployment, lower
 from autocoder.frontend.openapi.document import Contract, read_contract
@@ -82,7 +82,12 @@ def today() -> dt.date:
 
 
 def _load(path: Path, schema: str, sink: DiagnosticSink) -> LoadedDocument | None:
-    doc = load_yaml_file(path, display_path(path), sink)
+    return _checked(load_yaml_file(path, display_path(path), sink), schema, sink)
+
+
+def _checked(
+    doc: LoadedDocument | None, schema: str, sink: DiagnosticSink
+) -> LoadedDocument | None:
     if doc is None:
         return None
     skip = _inherited_requirements(doc.data) if schema.startswith("deployment") else None
@@ -135,10 +140,15 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def compile_source(source: Path) -> CompileResult:
+# How unaccepted assumptions (`assumptions:` of architecture.yaml) are reported: a warning, an
+# error (a CI compile), or not at all (the person accepted them on the command line).
+Assumptions = Literal["warn", "error", "accept"]
+
+
+def compile_source(source: Path, *, assumptions: Assumptions = "warn") -> CompileResult:
     """Compile the blueprints at ``source``; diagnostics are in the result, never raised."""
     with _collector_paused():
-        return _compile(source)
+        return _compile(source, assumptions)
 
 
 def looks_like_contract(path: Path) -> bool:
@@ -176,7 +186,7 @@ def _looks_like_blueprints(path: Path) -> bool:
     return bool({"schema_version", "system", "components"} & set(doc.data))
 
 
-def _compile(source: Path) -> CompileResult:
+def _compile(source: Path, assumptions: Assumptions = "warn") -> CompileResult:
     if looks_like_contract(source):
         return _compile_contract(source)
     sink = DiagnosticSink()
@@ -205,7 +215,56 @@ def _compile(source: Path) -> CompileResult:
     dep = _load(dep_path, "deployment.schema.json", sink) if dep_path else None
     if arch is None or (dep_path is not None and dep is None):
         return result
-    contracts = _load_contracts(arch, arch_path.parent, sink)
+    return _compile_documents(result, arch, dep, arch_path.parent, assumptions)
+
+
+def _report_assumptions(arch: LoadedDocument, sink: DiagnosticSink, *, error: bool) -> None:
+    for index, item in enumerate(arch.data.get("assumptions") or []):
+        if item.get("accepted"):
+            continue
+        sink.report(
+            codes.ASSUMPTION_UNACCEPTED,
+            f"assumed when these blueprints were written: {item.get('text')}",
+            file=arch.file,
+            pointer=f"/assumptions/{index}",
+            severity=Severity.ERROR if error else None,
+            hint="review it, then set `accepted: true`, or pass --accept-assumptions",
+        )
+
+
+def compile_texts(
+    architecture: str, deployment: str | None, *, assumptions: Assumptions = "warn"
+) -> CompileResult:
+    """Compile blueprints given as text (what the natural-language front end gets from a
+    model); diagnostics name them architecture.yaml and deployment.yaml."""
+    with _collector_paused():
+        sink = DiagnosticSink()
+        result = CompileResult(sink)
+        arch = _checked(
+            load_yaml_text(architecture, ARCHITECTURE, sink), "architecture.schema.json", sink
+        )
+        dep = None
+        if deployment is not None:
+            loaded = load_yaml_text(deployment, DEPLOYMENT, sink)
+            dep = _checked(loaded, "deployment.schema.json", sink)
+        if arch is None or (deployment is not None and dep is None):
+            return result
+        return _compile_documents(result, arch, dep, Path.cwd(), assumptions)
+
+
+def _compile_documents(
+    result: CompileResult,
+    arch: LoadedDocument,
+    dep: LoadedDocument | None,
+    base: Path,
+    assumptions: Assumptions,
+) -> CompileResult:
+    """Blueprints loaded and schema-checked: contracts (relative to ``base``), the default
+    deployment when there is none, then lowering and the passes."""
+    sink = result.sink
+    if assumptions != "accept":
+        _report_assumptions(arch, sink, error=assumptions == "error")
+    contracts = _load_contracts(arch, base, sink)
     if contracts is None:
         return result
     result.files = {ARCHITECTURE: arch.file}
@@ -221,7 +280,7 @@ def _compile(source: Path) -> CompileResult:
             "# Written by autocoder compile from defaults (no deployment.yaml was given).\n"
             "# Editor validation: `autocoder schema deployment --path` prints the schema to use.\n",
         )
-        result.files[DEPLOYMENT] = display_path(arch_path.parent / DEPLOYMENT)
+        result.files[DEPLOYMENT] = str(Path(arch.file).parent / DEPLOYMENT)
         sink.report(
             codes.DEFAULT_DEPLOYMENT,
             "no deployment.yaml beside the architecture; using one `dev` environment with "

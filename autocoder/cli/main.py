@@ -77,8 +77,104 @@ def init(directory: Path, name: str | None) -> int:
     return tasks.init_task(directory, name)
 
 
+def llm_options(func: F) -> F:
+    """The options of the commands that may ask a model (``--prompt``, ``--prompt-file``)."""
+    options = [
+        click.option(
+            "--prompt", help="Describe the system in words; a model writes the blueprints."
+        ),
+        click.option(
+            "--prompt-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="The request in words, from a file (its autocoder.lock sits beside it).",
+        ),
+        click.option(
+            "--accept-assumptions",
+            is_flag=True,
+            help="Accept the assumptions recorded in the blueprints (else reported; errors in CI).",
+        ),
+        click.option(
+            "--provider",
+            type=click.Choice(["anthropic", "openai-compatible"]),
+            help="The model provider (default: anthropic; AUTOCODER_LLM_PROVIDER).",
+        ),
+        click.option("--model", help="The model (AUTOCODER_MODEL; autocoder.toml [llm] model)."),
+        click.option(
+            "--base-url", help="The provider's endpoint, e.g. an Ollama or vLLM server's /v1."
+        ),
+        click.option(
+            "--offline/--online",
+            default=None,
+            help="Offline: answers only from autocoder.lock (the default when CI=true).",
+        ),
+        click.option(
+            "--lock",
+            "lock",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="The lockfile (default: beside --prompt-file, else ./autocoder.lock).",
+        ),
+        click.option(
+            "--max-repairs",
+            type=click.IntRange(0, 10),
+            default=2,
+            show_default=True,
+            help="Rounds in which compiler diagnostics go back to the model.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _request(
+    source: Path | None, prompt: str | None, prompt_file: Path | None
+) -> tuple[str | None, Path | None]:
+    """The request in words, if any; exactly one of SOURCE, --prompt, --prompt-file."""
+    given = [x for x in (source, prompt, prompt_file) if x is not None]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of SOURCE, --prompt TEXT or --prompt-file FILE")
+    if prompt_file is not None:
+        try:
+            return prompt_file.read_text(encoding="utf-8"), prompt_file
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.UsageError(f"cannot read --prompt-file {prompt_file}: {exc}") from exc
+    return prompt, None
+
+
+def _from_words(
+    request: str,
+    origin: Path | None,
+    out: Path,
+    llm: dict[str, Any],
+    *,
+    accept_assumptions: bool,
+    force: bool,
+    fmt: str,
+) -> int:
+    """Blueprints written by a model from ``request`` into OUT (``compile --prompt``)."""
+    from autocoder.cli.nl import LLMOptions, compile_prompt_task
+
+    options = LLMOptions(
+        provider=llm["provider"],
+        model=llm["model"],
+        base_url=llm["base_url"],
+        offline=llm["offline"],
+        lock=llm["lock"],
+        max_repairs=llm["max_repairs"],
+    )
+    return compile_prompt_task(
+        request,
+        origin,
+        out,
+        options=options,
+        accept_assumptions=accept_assumptions,
+        force=force,
+        fmt=fmt,
+    )
+
+
 @cli.command("compile")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path), required=False)
 @click.option(
     "-o",
     "--output",
@@ -88,11 +184,29 @@ def init(directory: Path, name: str | None) -> int:
     help="Output directory (architecture.yaml, deployment.yaml, ir.v1.json).",
 )
 @click.option("--force", is_flag=True, help="Overwrite files in OUT even if they were edited.")
+@llm_options
 @FORMAT
 @guarded
-def compile_cmd(source: Path, out: Path, force: bool, fmt: str) -> int:
-    """Compile blueprints in SOURCE (a directory or an architecture.yaml) into OUT."""
-    return tasks.compile_task(source, out, force=force, fmt=fmt)
+def compile_cmd(
+    source: Path | None,
+    out: Path,
+    force: bool,
+    fmt: str,
+    prompt: str | None,
+    prompt_file: Path | None,
+    accept_assumptions: bool,
+    **llm: Any,
+) -> int:
+    """Compile blueprints in SOURCE (a directory, an architecture.yaml or an OpenAPI document)
+    into OUT; or, with --prompt/--prompt-file, have a model write them from a request."""
+    request, origin = _request(source, prompt, prompt_file)
+    if source is not None:
+        return tasks.compile_task(
+            source, out, force=force, fmt=fmt, accept_assumptions=accept_assumptions
+        )
+    return _from_words(
+        request or "", origin, out, llm, accept_assumptions=accept_assumptions, force=force, fmt=fmt
+    )
 
 
 OUTPUT = click.option(
@@ -124,10 +238,11 @@ def generate(source: Path, out: Path, force: bool, fmt: str, sign_key: Path | No
 
 
 @cli.command()
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path), required=False)
 @OUTPUT
 @click.option("--force", is_flag=True, help="Overwrite generated files even if they were edited.")
 @SIGN_KEY
+@llm_options
 @click.option(
     "--no-validate",
     "run_validate",
@@ -139,11 +254,44 @@ def generate(source: Path, out: Path, force: bool, fmt: str, sign_key: Path | No
 @FORMAT
 @guarded
 def build(
-    source: Path, out: Path, force: bool, fmt: str, sign_key: Path | None, run_validate: bool
+    source: Path | None,
+    out: Path,
+    force: bool,
+    fmt: str,
+    sign_key: Path | None,
+    run_validate: bool,
+    prompt: str | None,
+    prompt_file: Path | None,
+    accept_assumptions: bool,
+    **llm: Any,
 ) -> int:
-    """Compile the blueprints in SOURCE, generate the service and its deployment package into
-    OUT, and validate the result (every tier), in one step."""
-    code = service.build_task(source, out, force=force, fmt=fmt, sign_key=sign_key)
+    """Compile the blueprints in SOURCE (or have a model write them from --prompt or
+    --prompt-file), generate the service and its deployment package into OUT, and validate
+    the result (every tier), in one step."""
+    request, origin = _request(source, prompt, prompt_file)
+    if source is None:
+        from autocoder.ir.serialize import IR_FILENAME
+
+        code = _from_words(
+            request or "",
+            origin,
+            out,
+            llm,
+            accept_assumptions=accept_assumptions,
+            force=force,
+            fmt=fmt,
+        )
+        if code != ExitCode.OK:
+            return code
+        source = out / IR_FILENAME
+    code = service.build_task(
+        source,
+        out,
+        force=force,
+        fmt=fmt,
+        sign_key=sign_key,
+        accept_assumptions=accept_assumptions,
+    )
     if code != ExitCode.OK or not run_validate:
         if code == ExitCode.OK:
             info("validation: skipped (--no-validate); `autocoder validate OUT` runs it", fmt)

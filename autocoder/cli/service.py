@@ -64,7 +64,13 @@ def _seed_logic(source: Path | None, drafts: list[FileDraft]) -> list[FileDraft]
 
 
 def generate_task(
-    source: Path, out: Path, *, force: bool, fmt: str, sign_key: Path | None = None
+    source: Path,
+    out: Path,
+    *,
+    force: bool,
+    fmt: str,
+    sign_key: Path | None = None,
+    accept_assumptions: bool = False,
 ) -> int:
     """``generate``: SOURCE is a compiled OUT (holding ir.v1.json), an IR file, or blueprints
     (compiled into OUT first)."""
@@ -80,7 +86,9 @@ def generate_task(
     blueprints: Path | None = None
     yaml_file = source.is_file() and source.suffix.lower() in (".yaml", ".yml")
     if _is_blueprint_dir(source) or yaml_file or looks_like_contract(source):
-        code = compile_task(source, out, force=force, fmt=fmt)
+        code = compile_task(
+            source, out, force=force, fmt=fmt, accept_assumptions=accept_assumptions
+        )
         if code != ExitCode.OK:
             return code
         blueprints = None if looks_like_contract(source) else source
@@ -230,10 +238,23 @@ def _write_outputs(
 
 
 def build_task(
-    source: Path, out: Path, *, force: bool, fmt: str, sign_key: Path | None = None
+    source: Path,
+    out: Path,
+    *,
+    force: bool,
+    fmt: str,
+    sign_key: Path | None = None,
+    accept_assumptions: bool = False,
 ) -> int:
     """``build``: compile + generate (the command then validates)."""
-    code = generate_task(source, out, force=force, fmt=fmt, sign_key=sign_key)
+    code = generate_task(
+        source,
+        out,
+        force=force,
+        fmt=fmt,
+        sign_key=sign_key,
+        accept_assumptions=accept_assumptions,
+    )
     if code == ExitCode.OK:
         info(f"next: autocoder run {display_path(out)}", fmt)
     return code

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -12,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from autocoder.cli.exit_codes import ExitCode, exit_code_for
 from autocoder.cli.output import emit_diagnostics, info
-from autocoder.compiler import compile_source, display_path
+from autocoder.compiler import Assumptions, CompileResult, compile_source, display_path
 from autocoder.diagnostics import DiagnosticSink, Span, codes
 from autocoder.frontend.lower import ARCHITECTURE, DEPLOYMENT
 from autocoder.ir.graph import ComponentGraph
@@ -32,8 +33,27 @@ def _conflicts_to_sink(sink: DiagnosticSink, out: Path, error: WriteConflictErro
         )
 
 
-def compile_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
-    result = compile_source(source)
+def compile_task(
+    source: Path, out: Path, *, force: bool, fmt: str, accept_assumptions: bool = False
+) -> int:
+    result = compile_source(source, assumptions=assumption_mode(accept_assumptions))
+    return write_compiled(result, out, force=force, fmt=fmt)
+
+
+def in_ci(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether this runs in CI (CI=true, as GitHub, GitLab and most CI systems set it)."""
+    return environ.get("CI", "").strip().lower() in ("true", "1")
+
+
+def assumption_mode(accept: bool) -> Assumptions:
+    """Unaccepted assumptions: accepted on the command line, errors in CI, else warnings."""
+    return "accept" if accept else "error" if in_ci() else "warn"
+
+
+def write_compiled(
+    result: CompileResult, out: Path, *, force: bool, fmt: str, extra: Sequence[FileDraft] = ()
+) -> int:
+    """Write a compilation's blueprints and IR (and ``extra`` files) into OUT, or report."""
     if not result.ok:
         emit_diagnostics(result.sink.diagnostics, result.sink.sources, fmt, ok=False)
         return exit_code_for(result.sink.diagnostics)
@@ -44,6 +64,7 @@ def compile_task(source: Path, out: Path, *, force: bool, fmt: str) -> int:
         FileDraft.text(DEPLOYMENT, result.deployment_text),
         FileDraft.text(IR_FILENAME, result.ir_text()),
         *(FileDraft(name, raw) for name, raw in sorted(result.contract_files.items())),
+        *extra,
     ]
     try:
         write_tree(out, drafts, force=force)

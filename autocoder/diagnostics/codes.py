@@ -337,6 +337,75 @@ OPENAPI_NOT_SERVED: Final = _code(
     suppressible=True,
 )
 
+# --- AC22xx: the natural-language front end -----------------------------------------------
+LLM_NO_KEY: Final = _code(
+    "AC2201",
+    "llm-no-key",
+    E,
+    Stage.USAGE,
+    "A model must be asked, but no API key is set for the provider.",
+    "`compile --prompt` asks the model only for what `autocoder.lock` does not already hold. "
+    "Set ANTHROPIC_API_KEY (or OPENAI_API_KEY for an OpenAI-compatible endpoint that needs "
+    "one), or commit the lockfile of a run that had one. The key is never printed or written.",
+)
+LLM_UNREACHABLE: Final = _code(
+    "AC2202",
+    "llm-unreachable",
+    E,
+    Stage.USAGE,
+    "The model's endpoint could not be reached, or did not answer in time, after retries.",
+    "Connection errors and timeouts are retried with backoff; this is reported when every "
+    "attempt failed. Check the base URL (`--base-url`, AUTOCODER_LLM_BASE_URL) and the network.",
+)
+LLM_PROVIDER_ERROR: Final = _code(
+    "AC2203",
+    "llm-provider-error",
+    E,
+    Stage.USAGE,
+    "The model's provider refused the request.",
+    "An invalid key (401), an unknown model (404), a malformed request (400), or an overload "
+    "that outlasted the retries. The provider's message is shown, never the key.",
+)
+LOCK_MISS: Final = _code(
+    "AC2204",
+    "lock-miss",
+    E,
+    Stage.USAGE,
+    "Offline (the default when CI=true), and autocoder.lock holds no answer for this request.",
+    "Every completion is frozen in autocoder.lock, keyed by provider, model, parameters and "
+    "the hash of the prompt. A changed prompt, model or Autocoder prompt version misses; run "
+    "once online (`--online`) and commit the updated lockfile.",
+)
+LLM_ANSWER_INVALID: Final = _code(
+    "AC2205",
+    "llm-answer-invalid",
+    E,
+    Stage.SCHEMA,
+    "The model's answer is not usable blueprints after the allowed repair rounds.",
+    "The answer must call the blueprint tool with both documents; what the compiler reports "
+    "on them goes back to the model for at most `--max-repairs` rounds (default 2). The "
+    "remaining diagnostics are listed; nothing is written.",
+)
+CLARIFICATION_NEEDED: Final = _code(
+    "AC2206",
+    "clarification-needed",
+    E,
+    Stage.SCHEMA,
+    "The request is too vague to build; the model asked questions.",
+    "Answer them in the request (`--prompt-file` is easiest) and run again. On a terminal the "
+    "questions are asked interactively.",
+)
+ASSUMPTION_UNACCEPTED: Final = _code(
+    "AC2207",
+    "assumption-unaccepted",
+    W,
+    Stage.RESOLVE,
+    "The blueprints rest on an assumption nobody has accepted yet.",
+    "Assumptions made when blueprints were written from words are listed under "
+    "`assumptions:` in architecture.yaml. Review each; set `accepted: true` (or compile with "
+    "`--accept-assumptions`). With CI=true an unaccepted assumption is an error.",
+)
+
 # --- AC3xxx: architecture semantics ---------------------------------------------------------
 UNKNOWN_COMPONENT: Final = _code(
     "AC3001",

@@ -12,7 +12,7 @@ def ruff_command() -> list[str]:
     """The ruff executable that ships with the installed ``ruff`` package, run directly (not
     through ``python -m ruff``, which starts an interpreter first only to exec it)."""
     try:
-        from ruff.__main__ import find_ruff_bin
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
 
         return [str(find_ruff_bin())]
     except (ImportError, FileNotFoundError):
