@@ -141,6 +141,19 @@ def _request(
     return prompt, None
 
 
+def _llm_options(llm: dict[str, Any]) -> Any:
+    from autocoder.cli.nl import LLMOptions
+
+    return LLMOptions(
+        provider=llm["provider"],
+        model=llm["model"],
+        base_url=llm["base_url"],
+        offline=llm["offline"],
+        lock=llm["lock"],
+        max_repairs=llm["max_repairs"],
+    )
+
+
 def _from_words(
     request: str,
     origin: Path | None,
@@ -152,21 +165,13 @@ def _from_words(
     fmt: str,
 ) -> int:
     """Blueprints written by a model from ``request`` into OUT (``compile --prompt``)."""
-    from autocoder.cli.nl import LLMOptions, compile_prompt_task
+    from autocoder.cli.nl import compile_prompt_task
 
-    options = LLMOptions(
-        provider=llm["provider"],
-        model=llm["model"],
-        base_url=llm["base_url"],
-        offline=llm["offline"],
-        lock=llm["lock"],
-        max_repairs=llm["max_repairs"],
-    )
     return compile_prompt_task(
         request,
         origin,
         out,
-        options=options,
+        options=_llm_options(llm),
         accept_assumptions=accept_assumptions,
         force=force,
         fmt=fmt,
@@ -185,6 +190,14 @@ def _from_words(
 )
 @click.option("--force", is_flag=True, help="Overwrite files in OUT even if they were edited.")
 @llm_options
+@click.option(
+    "--revise",
+    metavar="TEXT",
+    help="Change the blueprints in SOURCE as described, minimally; prints the blueprint diff.",
+)
+@click.option(
+    "--allow-breaking", is_flag=True, help="Let --revise make changes that break the contract."
+)
 @FORMAT
 @guarded
 def compile_cmd(
@@ -195,10 +208,30 @@ def compile_cmd(
     prompt: str | None,
     prompt_file: Path | None,
     accept_assumptions: bool,
+    revise: str | None,
+    allow_breaking: bool,
     **llm: Any,
 ) -> int:
     """Compile blueprints in SOURCE (a directory, an architecture.yaml or an OpenAPI document)
-    into OUT; or, with --prompt/--prompt-file, have a model write them from a request."""
+    into OUT; with --prompt/--prompt-file, have a model write them from a request; with
+    --revise TEXT, have it change the blueprints in SOURCE."""
+    if revise is not None:
+        if source is None or prompt is not None or prompt_file is not None:
+            raise click.UsageError("--revise TEXT changes the blueprints in SOURCE: give SOURCE")
+        from autocoder.cli.nl import revise_task
+
+        return revise_task(
+            revise,
+            source,
+            out,
+            options=_llm_options(llm),
+            allow_breaking=allow_breaking,
+            accept_assumptions=accept_assumptions,
+            force=force,
+            fmt=fmt,
+        )
+    if allow_breaking:
+        raise click.UsageError("--allow-breaking goes with --revise")
     request, origin = _request(source, prompt, prompt_file)
     if source is not None:
         return tasks.compile_task(
@@ -269,6 +302,7 @@ def build(
     --prompt-file), generate the service and its deployment package into OUT, and validate
     the result (every tier), in one step."""
     request, origin = _request(source, prompt, prompt_file)
+    words = source is None
     if source is None:
         from autocoder.ir.serialize import IR_FILENAME
 
@@ -292,6 +326,16 @@ def build(
         sign_key=sign_key,
         accept_assumptions=accept_assumptions,
     )
+    if code == ExitCode.OK:
+        from autocoder.cli.nl import lock_path, logic_task
+
+        options = _llm_options(llm)
+        # The model's answers sit beside what they answer: the request file, or the blueprints.
+        if words:
+            beside = origin.parent if origin is not None else None
+        else:
+            beside = source if source.is_dir() else source.parent
+        code = logic_task(out, lock_path(options, beside), options, fmt)
     if code != ExitCode.OK or not run_validate:
         if code == ExitCode.OK:
             info("validation: skipped (--no-validate); `autocoder validate OUT` runs it", fmt)
@@ -306,6 +350,34 @@ def build(
         cache=True,
         fmt=fmt,
     )
+
+
+@cli.group("lock")
+def lock_group() -> None:
+    """The lockfile of model answers (autocoder.lock)."""
+
+
+@lock_group.command("status")
+@click.option(
+    "--prompt-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="The request whose lockfile (beside it, or --lock) is checked.",
+)
+@click.option("--lock", "lock", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--provider", type=click.Choice(["anthropic", "openai-compatible"]))
+@click.option("--model")
+@FORMAT
+@guarded
+def lock_status(
+    prompt_file: Path, lock: Path | None, provider: str | None, model: str | None, fmt: str
+) -> int:
+    """Replay the request offline and report drift: answers the lockfile no longer has for the
+    current prompts, and entries nothing uses any more (exit 1 when either is found)."""
+    from autocoder.cli.nl import LLMOptions, lock_status_task
+
+    options = LLMOptions(provider=provider, model=model, lock=lock)
+    return lock_status_task(prompt_file, options, fmt)
 
 
 @cli.command("validate")

@@ -405,6 +405,28 @@ ASSUMPTION_UNACCEPTED: Final = _code(
     "`assumptions:` in architecture.yaml. Review each; set `accepted: true` (or compile with "
     "`--accept-assumptions`). With CI=true an unaccepted assumption is an error.",
 )
+BREAKING_REVISION: Final = _code(
+    "AC2208",
+    "breaking-revision",
+    E,
+    Stage.RESOLVE,
+    "A revision asked in words would break the compiled contract.",
+    "`compile --revise` refuses changes that remove or retype what clients or data rely on "
+    "(routes, fields, enum values, stores, keys, authentication) unless `--allow-breaking` "
+    "is given. The blueprint diff and every classified change are printed either way.",
+)
+LOGIC_REJECTED: Final = _code(
+    "AC2209",
+    "logic-rejected",
+    E,
+    Stage.SCHEMA,
+    "Logic written by the model still fails its checks after the allowed repair rounds.",
+    "For components with `logic: {mode: custom, owner: llm}` the model writes only the bodies "
+    "of the generated methods; they go through a forbidden-call check, ruff, bandit and the "
+    "generated tests, and the findings go back to the model for at most `--max-repairs` "
+    "rounds. The generated skeleton is left in place; every attempt is in "
+    "OUT/.autocoder/logic-run.json.",
+)
 
 # --- AC3xxx: architecture semantics ---------------------------------------------------------
 UNKNOWN_COMPONENT: Final = _code(

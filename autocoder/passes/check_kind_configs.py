@@ -195,8 +195,8 @@ def _check_transformer(ctx: PassContext, c: Component) -> None:
     for name in computed:
         _need_field(ctx, fields, name, out.type, c.origin + f"/config/set/{name}", "computed field")
     inputs = _data_inputs(c)
-    if fields is None or len(inputs) != 1:
-        return
+    if fields is None or len(inputs) != 1 or c.logic.mode == "custom":
+        return  # custom logic builds the output itself: what config copies says nothing
     in_fields = object_fields(ctx, inputs[0])
     if in_fields is None and inputs[0] not in ctx.types:
         return  # untyped (any, object) or unknown (reported): copies are not known here

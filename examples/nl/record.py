@@ -3,9 +3,12 @@
 Each case holds ``request.md`` (the request in words), ``answers/*.yaml`` (the model's answers,
 in order: ``{tool, input}``, written by hand in the shape of the model's tool calls) and
 ``autocoder.lock``. This script plays the answers through the same session
-``autocoder compile --prompt-file`` runs, in record mode, so the lock keys are exactly the ones
-that command computes; run it after the prompts (prompts/), the tool schemas (schemas/) or the
-default model change, and commit the lockfiles.
+``autocoder build --prompt-file`` runs — the blueprints, then the logic of ``owner: llm``
+components, checked against the generated service — in record mode, so the lock keys are
+exactly the ones that command computes. Run it after the prompts (prompts/), the tool schemas
+(schemas/), the generated service or the default model change, and commit the lockfiles. The
+logic step needs the generated services' environment (AUTOCODER_SERVICE_VENV, else one is made
+under the system's temporary directory).
 
 Token counts in these lockfiles are estimates (characters / 4), not a provider's counts.
 
@@ -69,11 +72,44 @@ def record(case: Path) -> None:
     request = (case / "request.md").read_text(encoding="utf-8")
     count = len(answers)
     outcome = write_blueprints(request, provider)
+    if outcome.ok and inner.answers:
+        _record_logic(outcome, provider)
     if inner.answers:
         raise SystemExit(f"{case.name}: {len(inner.answers)} answer(s) were not asked for")
     lock.save()
     state = "compiles" if outcome.ok else f"does not compile: {outcome.problem}"
     print(f"{case.name}: {count} answer(s), {outcome.repairs} repair round(s), {state}")
+
+
+def _record_logic(outcome: Any, provider: LockedProvider) -> None:
+    """The logic step of ``build``: generate the service, let the answers write the logic."""
+    import os
+    import tempfile
+
+    from autocoder.backends.python_service import service_drafts
+    from autocoder.cli.service import ensure_service_python
+    from autocoder.compiler import compile_texts
+    from autocoder.diagnostics import DiagnosticSink
+    from autocoder.frontend.nl.logic import write_logic
+    from autocoder.ir.serialize import dump_ir, ir_from_data
+
+    compiled = compile_texts(outcome.architecture, outcome.deployment, assumptions="accept")
+    # `build` generates from the IR file as written (canonical JSON: sorted keys), so the
+    # service the logic is checked against must come from the same form.
+    ir = ir_from_data(json.loads(dump_ir(compiled.ir)), DiagnosticSink(), file="ir.v1.json")
+    if ir is None:
+        raise SystemExit("the compiled blueprints do not round-trip through ir.v1.json")
+    venv = os.environ.get("AUTOCODER_SERVICE_VENV") or str(
+        Path(tempfile.gettempdir()) / "autocoder-record-venv"
+    )
+    with tempfile.TemporaryDirectory(prefix="record-") as tmp:
+        root = Path(tmp)
+        for draft in service_drafts(ir):
+            (root / draft.path).parent.mkdir(parents=True, exist_ok=True)
+            (root / draft.path).write_bytes(draft.content)
+        python = ensure_service_python(root / "service", Path(venv))
+        logic = write_logic(ir, root / "service", provider, python=python)
+    print(f"  logic: written {sorted(logic.written)}, failed {sorted(logic.failed)}")
 
 
 def main(names: list[str]) -> int:

@@ -26,6 +26,7 @@ from fake_server import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "examples" / "nl"
+CASE_NAMES = ["todo-auth", "event-ingestion", "card-check"]
 KEY = "sk-ant-test-0123456789-secret"
 
 
@@ -84,7 +85,7 @@ def prompt_args(tmp_path: Path, *extra: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("case", ["todo-auth", "event-ingestion"])
+@pytest.mark.parametrize("case", CASE_NAMES)
 def test_a_recorded_case_replays_offline_with_no_key(case: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
     done = run(
@@ -235,7 +236,7 @@ def test_exactly_one_source_of_blueprints(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["todo-auth", "event-ingestion"])
+@pytest.mark.parametrize("case", CASE_NAMES)
 def test_a_recorded_case_builds_a_validated_system_offline(case: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {"CI": "true", "AUTOCODER_SERVICE_VENV": os.environ["AUTOCODER_SERVICE_VENV"]}
@@ -251,3 +252,113 @@ def test_a_recorded_case_builds_a_validated_system_offline(case: str, tmp_path: 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "validate: PASSED" in done.stdout
     assert (out / "service" / "app" / "main.py").is_file()
+    if case == "card-check":  # its checking logic was written by the model, then checked
+        logic = (out / "service" / "app" / "logic" / "api.py").read_text()
+        assert "luhn" in logic and "written by an LLM" in logic
+        run_record = json.loads((out / ".autocoder" / "logic-run.json").read_text())
+        assert [a["round"] for a in run_record["attempts"]] == [0, 1]
+        assert "F821" in run_record["attempts"][0]["findings"][0]
+
+
+def _with_due_date() -> dict[str, Any]:
+    answer = good()
+    types = answer["architecture"]["types"]
+    for name in ("Todo", "TodoCreate", "TodoUpdate"):
+        types[name]["properties"]["due_on"] = {"type": "string", "format": "date", "nullable": True}
+    answer["assumptions"] = ["A due date is a calendar day, without a time."]
+    return answer
+
+
+def _without_notes() -> dict[str, Any]:
+    answer = good()
+    for name in ("Todo", "TodoCreate", "TodoUpdate"):
+        answer["architecture"]["types"][name]["properties"].pop("notes")
+    answer["assumptions"] = []
+    return answer
+
+
+@pytest.fixture
+def compiled(tmp_path: Path) -> Path:
+    out = tmp_path / "todo"
+    done = run(
+        "compile",
+        "--prompt-file",
+        str(CASES / "todo-auth" / "request.md"),
+        "--accept-assumptions",
+        "-o",
+        str(out),
+        env={"CI": "true"},
+    )
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_a_compatible_revision_is_shown_as_a_diff_and_written(
+    fake: FakeLLM, compiled: Path, tmp_path: Path
+) -> None:
+    fake.script(anthropic_tool_answer("write_blueprints", _with_due_date()))
+    done = run(
+        "compile",
+        "--revise",
+        "add a due date to todos",
+        str(compiled),
+        "-o",
+        str(compiled),
+        "--online",
+        "--lock",
+        str(tmp_path / "revise.lock"),
+        env=online(fake),
+    )
+    assert done.returncode == 0, done.stderr
+    sent = fake.requests[0].body
+    assert sent["tool_choice"] == {"type": "tool", "name": "write_blueprints"}
+    assert "These are the current blueprints" in json.dumps(sent["messages"])
+    assert "+          due_on:" in done.stdout or "+      due_on:" in done.stdout
+    assert "compatible: [type-field-added]" in done.stdout
+    text = (compiled / "architecture.yaml").read_text()
+    assert "due_on" in text
+    assert (
+        "accepted: true" in text and "A due date is a calendar day" in text
+    )  # old kept, new listed
+
+
+def test_a_breaking_revision_is_refused_unless_allowed(
+    fake: FakeLLM, compiled: Path, tmp_path: Path
+) -> None:
+    before = (compiled / "architecture.yaml").read_text()
+    lock = str(tmp_path / "revise.lock")
+    fake.script(anthropic_tool_answer("write_blueprints", _without_notes()))
+    args = ["compile", "--revise", "drop notes", str(compiled), "-o", str(compiled), "--lock", lock]
+    refused = run(*args, "--online", env=online(fake))
+    assert refused.returncode == 1
+    assert "AC2208" in refused.stderr and "data-store-field-removed" in refused.stderr
+    assert "api-response-field-removed" in refused.stderr
+    assert (compiled / "architecture.yaml").read_text() == before
+    allowed = run(*args, "--offline", "--allow-breaking")  # the same answer, from the lock
+    assert allowed.returncode == 0, allowed.stderr
+    assert "notes" not in (compiled / "architecture.yaml").read_text().split("assumptions:")[0]
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_the_committed_lockfiles_match_the_current_prompts(case: str) -> None:
+    """Fails when prompts/, the schemas or the default model change without re-recording:
+    `python examples/nl/record.py` re-records the cases."""
+    done = run("lock", "status", "--prompt-file", str(CASES / case / "request.md"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 no longer used" in done.stdout
+
+
+def test_lock_status_reports_a_changed_request_and_unused_entries(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    case.mkdir()
+    lock = json.loads((CASES / "todo-auth" / "autocoder.lock").read_text())
+    lock["entries"]["sha256:" + "0" * 64] = {"purpose": "blueprints", "model": "old-model"}
+    (case / "autocoder.lock").write_text(json.dumps(lock))
+    request = (CASES / "todo-auth" / "request.md").read_text()
+    (case / "request.md").write_text(request)
+    drifted = run("lock", "status", "--prompt-file", str(case / "request.md"))
+    assert drifted.returncode == 1 and "1 no longer used" in drifted.stdout
+    assert "old-model" in drifted.stdout
+    (case / "request.md").write_text(request + "Also a due date.\n")
+    stale = run("lock", "status", "--prompt-file", str(case / "request.md"))
+    assert stale.returncode == 1 and "AC2204" in stale.stderr and "stale" in stale.stderr

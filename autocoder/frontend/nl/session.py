@@ -50,14 +50,38 @@ class Outcome:
         return self.architecture is not None
 
 
-def blueprint_texts(answer: dict[str, Any], assumptions: list[str]) -> tuple[str, str]:
+def blueprint_texts(
+    answer: dict[str, Any], assumptions: list[str], kept: list[dict[str, Any]] | None = None
+) -> tuple[str, str]:
     """The YAML files of a ``write_blueprints`` answer; the assumptions are recorded in the
-    architecture, unaccepted."""
+    architecture, unaccepted, after those ``kept`` from the blueprints being revised."""
     architecture = dict(answer["architecture"])
     architecture.pop("assumptions", None)
-    if assumptions:
-        architecture["assumptions"] = [{"text": a, "accepted": False} for a in assumptions]
+    recorded = list(kept or [])
+    known = {str(item.get("text")) for item in recorded}
+    recorded += [{"text": a, "accepted": False} for a in assumptions if a not in known]
+    if recorded:
+        architecture["assumptions"] = recorded
     return dump_yaml(architecture, HEADER), dump_yaml(dict(answer["deployment"]), HEADER)
+
+
+@dataclass(frozen=True)
+class Current:
+    """The blueprints a revision starts from: their text and their recorded assumptions."""
+
+    architecture: str
+    deployment: str
+    assumptions: list[dict[str, Any]]
+
+
+def _revision_request(request: str, current: Current) -> str:
+    return (
+        "These are the current blueprints.\n\narchitecture.yaml:\n```yaml\n"
+        f"{current.architecture}```\n\ndeployment.yaml:\n```yaml\n{current.deployment}```\n\n"
+        f"Change them as little as possible to do this, and keep everything else as it is:\n"
+        f"{request.strip()}\n\nCall `{WRITE_BLUEPRINTS}` with both complete files; list only "
+        "the new assumptions."
+    )
 
 
 def _shape_problem(call_input: dict[str, Any]) -> str | None:
@@ -92,14 +116,19 @@ def write_blueprints(
     max_repairs: int = 2,
     answer: Answerer | None = None,
     prompts: PromptSet | None = None,
+    current: Current | None = None,
 ) -> Outcome:
-    """Ask ``provider`` for the blueprints of ``request``. LLM errors (no key, unreachable,
-    lock miss) propagate as ``autocoder.llm.errors.LLMError``; everything the model got wrong
-    ends in the outcome."""
+    """Ask ``provider`` for the blueprints of ``request`` (a change to ``current``, when
+    given). LLM errors (no key, unreachable, lock miss) propagate as
+    ``autocoder.llm.errors.LLMError``; everything the model got wrong ends in the outcome."""
     prompts = prompts or blueprint_prompts()
     outcome = Outcome()
-    messages = [Message("user", request.strip())]
-    purpose, forced = "blueprints", None
+    if current is None:
+        messages = [Message("user", request.strip())]
+        purpose, forced = "blueprints", None
+    else:
+        messages = [Message("user", _revision_request(request, current))]
+        purpose, forced = "revise", WRITE_BLUEPRINTS
     while True:
         completion = provider.complete(
             CompletionRequest(
@@ -131,7 +160,8 @@ def write_blueprints(
             continue
         if call and call[0] == WRITE_BLUEPRINTS and (shape := _shape_problem(call[1])) is None:
             assumptions = [a.strip() for a in call[1].get("assumptions", []) if a.strip()]
-            architecture, deployment = blueprint_texts(call[1], assumptions)
+            kept = current.assumptions if current is not None else None
+            architecture, deployment = blueprint_texts(call[1], assumptions, kept)
             result = compile_texts(architecture, deployment)
             outcome.result = result
             errors = [d for d in result.sink.diagnostics if d.is_error]
