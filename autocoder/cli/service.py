@@ -23,6 +23,7 @@ from autocoder.backends.supply_chain.signing import (
     load_private_key,
 )
 from autocoder.cli.exit_codes import ExitCode, exit_code_for
+from autocoder.cli.nl import RUN_RECORD
 from autocoder.cli.output import emit_diagnostics, info
 from autocoder.cli.tasks import _conflicts_to_sink, compile_task
 from autocoder.compiler import display_path, looks_like_contract
@@ -188,7 +189,7 @@ def _write_outputs(
         return exit_code_for(sink.diagnostics)
     root_tree = [
         FileDraft(name, (out / name).read_bytes())
-        for name in (ARCHITECTURE, DEPLOYMENT, IR_FILENAME, *_contract_files(ir))
+        for name in (ARCHITECTURE, DEPLOYMENT, IR_FILENAME, RUN_RECORD, *_contract_files(ir))
         if (out / name).is_file() and name in read_manifest(out)
     ]
     if IR_FILENAME not in {d.path for d in root_tree}:

@@ -252,6 +252,7 @@ def test_a_recorded_case_builds_a_validated_system_offline(case: str, tmp_path: 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "validate: PASSED" in done.stdout
     assert (out / "service" / "app" / "main.py").is_file()
+    assert json.loads((out / "autocoder.run.json").read_text())["totals"]["replayed"] >= 1
     if case == "card-check":  # its checking logic was written by the model, then checked
         logic = (out / "service" / "app" / "logic" / "api.py").read_text()
         assert "luhn" in logic and "written by an LLM" in logic
