@@ -363,3 +363,46 @@ def test_lock_status_reports_a_changed_request_and_unused_entries(tmp_path: Path
     (case / "request.md").write_text(request + "Also a due date.\n")
     stale = run("lock", "status", "--prompt-file", str(case / "request.md"))
     assert stale.returncode == 1 and "AC2204" in stale.stderr and "stale" in stale.stderr
+
+
+@pytest.mark.slow
+def test_logic_calling_subprocess_or_eval_is_stopped_and_never_run(
+    fake: FakeLLM, tmp_path: Path
+) -> None:
+    logic = YAML(typ="safe").load((CASES / "card-check" / "answers" / "3.yaml").read_text())
+    dangerous = copy.deepcopy(logic["input"])
+    body = dangerous["methods"]["check_card"]
+    dangerous["imports"] = ["import datetime", "import subprocess"]
+    dangerous["methods"]["check_card"] = (
+        'subprocess.run(["sh", "-c", "touch ' + str(tmp_path / "pwned") + '"])\n'
+        'eval("1 + 1")\n' + body
+    )
+    fake.script(
+        anthropic_tool_answer("write_blueprints", answer("card-check", 1)),
+        anthropic_tool_answer("write_methods", dangerous),
+        anthropic_tool_answer("write_methods", logic["input"]),
+    )
+    out = tmp_path / "out"
+    env = {**online(fake), "AUTOCODER_SERVICE_VENV": os.environ["AUTOCODER_SERVICE_VENV"]}
+    done = run(
+        "build",
+        "--prompt",
+        "A credit-card check service",
+        "--lock",
+        str(tmp_path / "lock"),
+        "--online",
+        "--accept-assumptions",
+        "--no-validate",
+        "-o",
+        str(out),
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    record = json.loads((out / ".autocoder" / "logic-run.json").read_text())
+    first = " ".join(record["attempts"][0]["findings"])
+    assert "subprocess" in first and "eval" in first
+    assert record["attempts"][1]["findings"] == []
+    assert not (tmp_path / "pwned").exists()  # refused before anything ran it
+    assert "subprocess" not in (out / "service" / "app" / "logic" / "api.py").read_text()
+    repair = json.dumps(fake.requests[2].body["messages"])
+    assert "subprocess" in repair  # the findings went back to the model
