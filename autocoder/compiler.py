@@ -233,10 +233,15 @@ def _report_assumptions(arch: LoadedDocument, sink: DiagnosticSink, *, error: bo
 
 
 def compile_texts(
-    architecture: str, deployment: str | None, *, assumptions: Assumptions = "warn"
+    architecture: str,
+    deployment: str | None,
+    *,
+    assumptions: Assumptions = "warn",
+    base: Path | None = None,
 ) -> CompileResult:
     """Compile blueprints given as text (what the natural-language front end gets from a
-    model); diagnostics name them architecture.yaml and deployment.yaml."""
+    model); diagnostics name them architecture.yaml and deployment.yaml. ``base`` is the
+    directory contracts are read from; without it the blueprints may name none."""
     with _collector_paused():
         sink = DiagnosticSink()
         result = CompileResult(sink)
@@ -249,14 +254,14 @@ def compile_texts(
             dep = _checked(loaded, "deployment.schema.json", sink)
         if arch is None or (deployment is not None and dep is None):
             return result
-        return _compile_documents(result, arch, dep, Path.cwd(), assumptions)
+        return _compile_documents(result, arch, dep, base, assumptions)
 
 
 def _compile_documents(
     result: CompileResult,
     arch: LoadedDocument,
     dep: LoadedDocument | None,
-    base: Path,
+    base: Path | None,
     assumptions: Assumptions,
 ) -> CompileResult:
     """Blueprints loaded and schema-checked: contracts (relative to ``base``), the default
@@ -330,10 +335,11 @@ def _finish(
 
 
 def _load_contracts(
-    arch: LoadedDocument, base: Path, sink: DiagnosticSink
+    arch: LoadedDocument, base: Path | None, sink: DiagnosticSink
 ) -> dict[str, Contract] | None:
     """The OpenAPI documents the api components name (``config.contract``), checked; None when
-    one is missing or invalid (reported)."""
+    one is missing or invalid (reported). A contract lives beside architecture.yaml or below
+    it; blueprints with no directory (``base`` None: written by a model) name none."""
     contracts: dict[str, Contract] = {}
     ok = True
     for name, raw in sorted(arch.data.get("components", {}).items()):
@@ -343,7 +349,22 @@ def _load_contracts(
         relative = str(config["contract"])
         if relative in contracts:
             continue
-        path = base / relative
+        path = base / relative if base is not None else None
+        if path is None or Path(relative).is_absolute() or ".." in Path(relative).parts:
+            sink.report(
+                codes.CONTRACT_NOT_FOUND,
+                f"contract {relative!r} cannot be read: "
+                + (
+                    "blueprints written from a request name no contract file"
+                    if base is None
+                    else "a contract lives beside architecture.yaml or below it"
+                ),
+                file=arch.file,
+                pointer=f"/components/{name}/config/contract",
+                hint="`contract` is a path relative to architecture.yaml, without `..`",
+            )
+            ok = False
+            continue
         if not path.is_file():
             sink.report(
                 codes.CONTRACT_NOT_FOUND,

@@ -367,17 +367,23 @@ def lock_group() -> None:
 @click.option("--lock", "lock", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--provider", type=click.Choice(["anthropic", "openai-compatible"]))
 @click.option("--model")
+@click.option("--prune", is_flag=True, help="Remove the entries nothing uses any more.")
 @FORMAT
 @guarded
 def lock_status(
-    prompt_file: Path, lock: Path | None, provider: str | None, model: str | None, fmt: str
+    prompt_file: Path,
+    lock: Path | None,
+    provider: str | None,
+    model: str | None,
+    prune: bool,
+    fmt: str,
 ) -> int:
     """Replay the request offline and report drift: answers the lockfile no longer has for the
     current prompts, and entries nothing uses any more (exit 1 when either is found)."""
     from autocoder.cli.nl import LLMOptions, lock_status_task
 
     options = LLMOptions(provider=provider, model=model, lock=lock)
-    return lock_status_task(prompt_file, options, fmt)
+    return lock_status_task(prompt_file, options, fmt, prune=prune)
 
 
 @cli.command("validate")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -165,18 +166,20 @@ def _converse(
     return asked
 
 
-def _compiled(asked: _Asked, accept_assumptions: bool) -> CompileResult:
-    architecture = asked.outcome.architecture or ""
-    if accept_assumptions:
-        architecture = architecture.replace("  accepted: false\n", "  accepted: true\n")
+def _compiled(asked: _Asked, accept_assumptions: bool, base: Path | None = None) -> CompileResult:
+    outcome = asked.outcome
+    architecture = outcome.accepted_architecture() if accept_assumptions else outcome.architecture
     return compile_texts(
-        architecture, asked.outcome.deployment, assumptions=assumption_mode(accept_assumptions)
+        architecture or "",
+        outcome.deployment,
+        assumptions=assumption_mode(accept_assumptions),
+        base=base,
     )
 
 
 def _write(asked: _Asked, result: CompileResult, out: Path, *, force: bool, fmt: str) -> int:
     record = FileDraft.text(
-        RUN_RECORD, _run_record(asked.provider, asked.outcome, asked.model, asked.lock)
+        RUN_RECORD, _run_record(asked.provider, asked.outcome, asked.model, asked.lock, out)
     )
     code = write_compiled(result, out, force=force, fmt=fmt, extra=[record])
     _report_run(asked.provider, asked.outcome, fmt)
@@ -214,7 +217,7 @@ def revise_task(
     and the classified changes, and refuse breaking ones unless ``allow_breaking``."""
     from ruamel.yaml import YAML
 
-    from autocoder.diff import compare
+    from autocoder.diff import breaking, compare
     from autocoder.frontend.nl.session import Current
 
     base = compile_source(source, assumptions="accept")
@@ -222,13 +225,17 @@ def revise_task(
         emit_diagnostics(base.sink.diagnostics, base.sink.sources, fmt, ok=False)
         return exit_code_for(base.sink.diagnostics)
     recorded = YAML(typ="safe").load(base.architecture_text) or {}
+    directory = source if source.is_dir() else source.parent
     current = Current(
-        base.architecture_text, base.deployment_text, list(recorded.get("assumptions") or [])
+        base.architecture_text,
+        base.deployment_text,
+        list(recorded.get("assumptions") or []),
+        directory,
     )
     asked = _converse(request, None, options, fmt, current=current)
     if asked.code is not None:
         return asked.code
-    head = _compiled(asked, accept_assumptions)
+    head = _compiled(asked, accept_assumptions, directory)
     if head.ir is None or not head.ok:
         return write_compiled(head, out, force=force, fmt=fmt)  # reports what is wrong
     for name, before, after in (
@@ -245,7 +252,7 @@ def revise_task(
     changes = compare(base.ir, head.ir)
     for change in changes:
         info(f"{change.rule.level}: [{change.rule.id}] {change.message}", fmt)
-    refused = [c for c in changes if c.rule.level == "breaking"] if not allow_breaking else []
+    refused = [] if allow_breaking else breaking(changes)
     for change in refused:
         head.sink.report(
             codes.BREAKING_REVISION,
@@ -260,12 +267,23 @@ def revise_task(
     return _write(asked, head, out, force=force, fmt=fmt)
 
 
-def _run_record(provider: object, outcome: object, model: str, lock: Path | None) -> str:
-    totals = provider.totals()  # type: ignore[attr-defined]
+def _recorded_totals(provider: object) -> dict[str, Any]:
+    """The run's totals as the records keep them: without wall time, so that replaying the
+    same lockfile writes the same bytes."""
+    totals = dict(provider.totals())  # type: ignore[attr-defined]
+    totals.pop("seconds", None)
+    return totals
+
+
+def _lock_name(lock: Path | None, out: Path) -> str | None:
+    return os.path.relpath(lock, out) if lock is not None else None
+
+
+def _run_record(provider: object, outcome: object, model: str, lock: Path | None, out: Path) -> str:
     data = {
         "model": model,
-        "lockfile": display_path(lock) if lock is not None else None,
-        "totals": totals,
+        "lockfile": _lock_name(lock, out),
+        "totals": _recorded_totals(provider),
         "repair_rounds": getattr(outcome, "repairs", 0),
         "assumptions": getattr(outcome, "assumptions", []),
         "attempts": [asdict(a) for a in getattr(outcome, "attempts", [])],
@@ -298,7 +316,9 @@ def _report_run(provider: object, outcome: object, fmt: str) -> None:
     )
 
 
-def lock_status_task(prompt_file: Path, options: LLMOptions, fmt: str) -> int:
+def lock_status_task(
+    prompt_file: Path, options: LLMOptions, fmt: str, *, prune: bool = False
+) -> int:
     """``lock status``: replay the request of ``prompt_file`` from its lockfile, offline, and
     report what no longer matches: a request the lock cannot answer (the prompts, the model or
     the request changed since it was recorded) and entries nothing asks for any more."""
@@ -308,7 +328,12 @@ def lock_status_task(prompt_file: Path, options: LLMOptions, fmt: str) -> int:
 
     sink = DiagnosticSink()
     lock_file = lock_path(options, prompt_file.parent)
-    chosen = replace(options, offline=True).settings()
+    try:
+        chosen = replace(options, offline=True).settings()
+    except ValueError as exc:
+        sink.report(codes.USAGE_ERROR, str(exc), span=Span(display_path(prompt_file)))
+        emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+        return ExitCode.USAGE
     try:
         lock = Lockfile.load(lock_file)
         replay = LockedProvider(
@@ -337,12 +362,25 @@ def lock_status_task(prompt_file: Path, options: LLMOptions, fmt: str) -> int:
         fmt,
     )
     for key in unused:
-        entry = lock.entries()[key]
+        entry = entries[key]
         info(f"  unused: {key} ({entry.get('purpose')}, {entry.get('model')})", fmt)
+        if prune:
+            lock.remove(key)
+    if prune and unused:
+        lock.save()
+        info(f"pruned {len(unused)} unused entr(ies) from {display_path(lock_file)}", fmt)
+        return ExitCode.OK
     return ExitCode.INPUT_ERRORS if unused else ExitCode.OK
 
 
 LOGIC_RECORD = ".autocoder/logic-run.json"
+
+
+def _module_path(component: Any) -> str:
+    """The user-owned module of a component's custom logic, relative to the service."""
+    from autocoder.backends.python_service.views import snake
+
+    return f"app/logic/{snake(component.name)}.py"
 
 
 def logic_task(out: Path, lock: Path, options: LLMOptions, fmt: str) -> int:
@@ -359,7 +397,10 @@ def logic_task(out: Path, lock: Path, options: LLMOptions, fmt: str) -> int:
 
     sink = DiagnosticSink()
     ir = read_ir(out / IR_FILENAME, sink)
-    if ir is None or not llm_components(ir):
+    if ir is None:
+        emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+        return exit_code_for(sink.diagnostics)
+    if not llm_components(ir):
         return ExitCode.OK
     service = out / "service"
     skeletons = {
@@ -378,7 +419,23 @@ def logic_task(out: Path, lock: Path, options: LLMOptions, fmt: str) -> int:
         chosen = options.settings()
         provider = make_provider(chosen, lock)
         python = ensure_service_python(service, Path(venv))
-        outcome = write_logic(ir, service, provider, python=python, max_repairs=options.max_repairs)
+        outcome = write_logic(
+            ir,
+            service,
+            provider,
+            python=python,
+            max_repairs=options.max_repairs,
+            components=[c.name for c in llm_components(ir) if _module_path(c) in untouched],
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        sink.report(
+            codes.IO_ERROR,
+            f"the service's environment for the logic checks could not be made: {exc}",
+            span=Span(display_path(service)),
+            hint="check the network access to the package index, or set AUTOCODER_SERVICE_VENV",
+        )
+        emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
+        return ExitCode.USAGE
     except ValueError as exc:
         sink.report(codes.USAGE_ERROR, str(exc))
         emit_diagnostics(sink.diagnostics, sink.sources, fmt, ok=False)
@@ -394,8 +451,8 @@ def logic_task(out: Path, lock: Path, options: LLMOptions, fmt: str) -> int:
             info(f"logic: written by the model and checked: service/{path}", fmt)
     record = {
         "model": chosen.model,
-        "lockfile": display_path(lock),
-        "totals": provider.totals(),
+        "lockfile": _lock_name(lock, out),
+        "totals": _recorded_totals(provider),
         "written": sorted(outcome.written),
         "failed": outcome.failed,
         "attempts": [asdict(a) for a in outcome.attempts],

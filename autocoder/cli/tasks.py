@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -20,7 +19,7 @@ from autocoder.ir.graph import ComponentGraph
 from autocoder.ir.graph_render import to_dot, to_mermaid
 from autocoder.ir.serialize import IR_FILENAME
 from autocoder.output import FileDraft, WriteConflictError, write_tree
-from autocoder.resources import data_dir
+from autocoder.resources import data_dir, in_ci
 
 
 def _conflicts_to_sink(sink: DiagnosticSink, out: Path, error: WriteConflictError) -> None:
@@ -38,11 +37,6 @@ def compile_task(
 ) -> int:
     result = compile_source(source, assumptions=assumption_mode(accept_assumptions))
     return write_compiled(result, out, force=force, fmt=fmt)
-
-
-def in_ci(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether this runs in CI (CI=true, as GitHub, GitLab and most CI systems set it)."""
-    return environ.get("CI", "").strip().lower() in ("true", "1")
 
 
 def assumption_mode(accept: bool) -> Assumptions:

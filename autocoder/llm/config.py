@@ -19,6 +19,7 @@ from autocoder.llm.anthropic_provider import AnthropicProvider
 from autocoder.llm.lockfile import LockedProvider, Lockfile
 from autocoder.llm.openai_compat import OpenAICompatibleProvider
 from autocoder.llm.types import Completion, CompletionRequest, Provider
+from autocoder.resources import in_ci
 
 CONFIG_FILE = "autocoder.toml"
 PROVIDERS = ("anthropic", "openai-compatible")
@@ -26,7 +27,6 @@ DEFAULT_PROVIDER = "anthropic"
 DEFAULT_MODEL = "claude-sonnet-5-5"  # the newest Sonnet in the SDK's ModelParam list
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 3
-_TRUE = ("true", "1")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def settings(
         raise ValueError(f"unknown LLM provider {chosen!r}: use one of {', '.join(PROVIDERS)}")
     url = pick(base_url, "AUTOCODER_LLM_BASE_URL", "base_url")
     if offline is None:
-        offline = environ.get("CI", "").strip().lower() in _TRUE or _flag(table, "offline")
+        offline = in_ci(environ) or _flag(table, "offline")
     name = pick(model, "AUTOCODER_MODEL", "model")
     if name is None:
         if chosen != "anthropic":

@@ -149,11 +149,11 @@ class OpenAICompatibleProvider:
             choice = data["choices"][0]
             message = choice["message"]
         except (KeyError, IndexError, TypeError):
-            raise ProviderError(
-                f"{self.base_url} answered without choices[0].message", status=200
-            ) from None
+            choice = message = None
+        if not isinstance(choice, dict) or not isinstance(message, dict):
+            raise ProviderError(f"{self.base_url} answered without choices[0].message", status=200)
         calls = tuple(_tool_call(raw) for raw in message.get("tool_calls") or ())
-        usage = data.get("usage") or {}
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         finish = str(choice.get("finish_reason") or "")
         return Completion(
             text=message.get("content") or "",

@@ -209,7 +209,7 @@ def test_text_instead_of_a_tool_call_and_smuggled_keys_are_refused_then_repaired
     done = run(*prompt_args(tmp_path, "--online", "--max-repairs", "2"), env=online(fake))
     assert done.returncode == 0, done.stderr
     third = json.dumps(fake.requests[2].body["messages"])
-    assert "x-run" in third  # the schema refused the unknown key; nothing ran it
+    assert "x-run" in third  # the schema refused the unknown key and said so
     assert "x-run" not in (tmp_path / "out" / "architecture.yaml").read_text()
 
 
@@ -360,6 +360,9 @@ def test_lock_status_reports_a_changed_request_and_unused_entries(tmp_path: Path
     drifted = run("lock", "status", "--prompt-file", str(case / "request.md"))
     assert drifted.returncode == 1 and "1 no longer used" in drifted.stdout
     assert "old-model" in drifted.stdout
+    pruned = run("lock", "status", "--prune", "--prompt-file", str(case / "request.md"))
+    assert pruned.returncode == 0 and "pruned 1" in pruned.stdout
+    assert len(json.loads((case / "autocoder.lock").read_text())["entries"]) == 2
     (case / "request.md").write_text(request + "Also a due date.\n")
     stale = run("lock", "status", "--prompt-file", str(case / "request.md"))
     assert stale.returncode == 1 and "AC2204" in stale.stderr and "stale" in stale.stderr

@@ -357,3 +357,29 @@ def test_a_dataflow_component_gets_its_outputs_and_models(
     source = outcome.written["luhn.py"]
     assert "from ..logic_base.luhn import LuhnLogicBase, LuhnOutputs" in source
     assert "async def on_in_(self, message: CardNumber, out: LuhnOutputs) -> None:" in source
+
+
+@pytest.mark.parametrize(
+    ("answer", "finding"),
+    [
+        (
+            {
+                "methods": {"check_card": "run_process(['id'])\nreturn None"},
+                "imports": ["from anyio import run_process"],
+            },
+            "forbidden-import `run_process`",
+        ),
+        (
+            {"methods": {"check_card": "__builtins__['exec']('1')\nreturn None"}},
+            "`__builtins__`",
+        ),
+    ],
+)
+def test_indirect_ways_to_processes_and_exec_are_refused(
+    api: tuple[IR, Path], answer: dict[str, Any], finding: str
+) -> None:
+    ir, service = api
+    outcome = write_logic(ir, service, Scripted(answer), python=NO_PYTHON, max_repairs=0)
+    (attempt,) = outcome.attempts
+    assert any(finding in f for f in attempt.findings), attempt.findings
+    assert outcome.written == {}

@@ -95,6 +95,13 @@ def _toml(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
+def _docstring(text: str) -> str:
+    """Free text (descriptions, summaries, paths from a blueprint, a contract or a model) made
+    inert inside a triple-quoted docstring: no quote or backslash can end the string early,
+    so no text becomes code."""
+    return str(text).replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _unannotate(text: str) -> str:
     """``Annotated[int | None, Query(...)]`` -> ``int | None``."""
     if not text.startswith("Annotated["):
@@ -126,6 +133,7 @@ def templates() -> Environment:
     env.filters["snake"] = snake
     env.filters["pascal"] = pascal
     env.filters["unannotate"] = _unannotate
+    env.filters["docstring"] = _docstring
     env.filters["attribute"] = attribute_name
     env.filters["singleton"] = lambda item: repr([item])
     env.filters["kwarg_from"] = lambda wire, value: f"**{{{wire!r}: {value}}}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from autocoder.compiler import CompileResult, compile_texts, dump_yaml
@@ -21,6 +22,7 @@ from autocoder.llm.types import Completion, CompletionRequest, Message, Provider
 from .prompts import ASK_QUESTIONS, WRITE_BLUEPRINTS, PromptSet, blueprint_prompts
 
 MAX_TOKENS = 16_000
+MAX_QUESTION_ROUNDS = 3  # answered rounds of questions before the session gives up
 HEADER = "# Written by `autocoder compile --prompt`; review it, then edit it like any blueprint.\n"
 Answerer = Callable[[list[str]], str | None]
 
@@ -44,22 +46,35 @@ class Outcome:
     attempts: list[Attempt] = field(default_factory=list)
     result: CompileResult | None = None  # the last compilation
     problem: str = ""  # why there are no blueprints (with ``result`` holding diagnostics)
+    answer: dict[str, Any] = field(default_factory=dict)  # the accepted write_blueprints input
+    kept: list[dict[str, Any]] = field(default_factory=list)  # assumptions of a revised system
 
     @property
     def ok(self) -> bool:
         return self.architecture is not None
 
+    def accepted_architecture(self) -> str:
+        """The architecture with every recorded assumption accepted."""
+        return blueprint_texts(self.answer, self.assumptions, self.kept, accept=True)[0]
+
 
 def blueprint_texts(
-    answer: dict[str, Any], assumptions: list[str], kept: list[dict[str, Any]] | None = None
+    answer: dict[str, Any],
+    assumptions: list[str],
+    kept: list[dict[str, Any]] | None = None,
+    *,
+    accept: bool = False,
 ) -> tuple[str, str]:
     """The YAML files of a ``write_blueprints`` answer; the assumptions are recorded in the
-    architecture, unaccepted, after those ``kept`` from the blueprints being revised."""
+    architecture (unaccepted unless ``accept``), after those ``kept`` from the blueprints
+    being revised."""
     architecture = dict(answer["architecture"])
     architecture.pop("assumptions", None)
-    recorded = list(kept or [])
+    recorded = [dict(item) for item in kept or []]
     known = {str(item.get("text")) for item in recorded}
     recorded += [{"text": a, "accepted": False} for a in assumptions if a not in known]
+    for item in recorded if accept else ():
+        item["accepted"] = True
     if recorded:
         architecture["assumptions"] = recorded
     return dump_yaml(architecture, HEADER), dump_yaml(dict(answer["deployment"]), HEADER)
@@ -72,6 +87,7 @@ class Current:
     architecture: str
     deployment: str
     assumptions: list[dict[str, Any]]
+    base: Path | None = None  # where their contracts are read from
 
 
 def _revision_request(request: str, current: Current) -> str:
@@ -146,7 +162,8 @@ def write_blueprints(
         outcome.attempts.append(attempt)
         if call and call[0] == ASK_QUESTIONS and forced is None:
             questions = [str(q) for q in call[1].get("questions") or []] or ["(no question given)"]
-            replies = answer(questions) if answer is not None else None
+            answered = sum(a.purpose == "answers" for a in outcome.attempts)
+            replies = answer(questions) if answer and answered < MAX_QUESTION_ROUNDS else None
             if not replies:
                 outcome.questions = questions
                 outcome.problem = "the model needs answers before it can write blueprints"
@@ -162,7 +179,9 @@ def write_blueprints(
             assumptions = [a.strip() for a in call[1].get("assumptions", []) if a.strip()]
             kept = current.assumptions if current is not None else None
             architecture, deployment = blueprint_texts(call[1], assumptions, kept)
-            result = compile_texts(architecture, deployment)
+            result = compile_texts(
+                architecture, deployment, base=current.base if current is not None else None
+            )
             outcome.result = result
             errors = [d for d in result.sink.diagnostics if d.is_error]
             attempt.diagnostics = [
@@ -170,7 +189,7 @@ def write_blueprints(
             ]
             if result.ok:
                 outcome.architecture, outcome.deployment = architecture, deployment
-                outcome.assumptions = assumptions
+                outcome.assumptions, outcome.answer, outcome.kept = assumptions, call[1], kept or []
                 return outcome
             report = render_text(errors, result.sink.sources)
             reply = [Message("assistant", _echo(architecture, deployment))]
