@@ -329,7 +329,9 @@ def _finish(
         )
         for s in ir.policy.suppressions
     ]
-    sink.apply_suppressions(suppressions, file=arch.file, today=today())
+    from autocoder.diff.rules import RULES
+
+    sink.apply_suppressions(suppressions, file=arch.file, today=today(), elsewhere=RULES)
     result.ir = seal(ir)
     return result
 

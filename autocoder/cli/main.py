@@ -352,6 +352,59 @@ def build(
     )
 
 
+FAIL_ON = click.option(
+    "--fail-on",
+    type=click.Choice(["breaking", "potentially-breaking"]),
+    default="breaking",
+    show_default=True,
+    help="The lowest level of change that fails the command.",
+)
+
+
+@cli.command("diff")
+@click.argument("base")
+@click.argument("head")
+@FAIL_ON
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "sarif", "junit"]),
+    default="text",
+    show_default=True,
+    help="How the changes are printed.",
+)
+@click.option("--changelog", is_flag=True, help="Print a human changelog of the change instead.")
+@guarded
+def diff_cmd(base: str, head: str, fail_on: str, fmt: str, changelog: bool) -> int:
+    """Classify every change from BASE to HEAD (blueprint directories, compiled OUT
+    directories, IR files, or git revisions `git:REV:path`) as breaking, potentially breaking
+    or compatible; exit 1 when one at or above --fail-on is not suppressed."""
+    from autocoder.cli.diff import diff_task
+
+    return diff_task(base, head, fail_on=fail_on, fmt=fmt, as_changelog=changelog)  # type: ignore[arg-type]
+
+
+@cli.command("check")
+@click.argument("source", type=click.Path(path_type=Path), default=".", required=False)
+@click.option("--base", metavar="REV", help="Git revision to diff against (e.g. origin/main).")
+@FAIL_ON
+@click.option(
+    "--reports",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("autocoder-reports"),
+    show_default=True,
+    help="Where the SARIF, JSON and JUnit reports and summary.md go.",
+)
+@FORMAT
+@guarded
+def check_cmd(source: Path, base: str | None, fail_on: str, reports: Path, fmt: str) -> int:
+    """What a CI job runs: compile SOURCE, diff it against --base, generate it into a scratch
+    directory and run the fast validation tiers; one exit code, reports in --reports."""
+    from autocoder.cli.diff import check_task
+
+    return check_task(source, base=base, fail_on=fail_on, reports=reports, fmt=fmt)  # type: ignore[arg-type]
+
+
 @cli.group("lock")
 def lock_group() -> None:
     """The lockfile of model answers (autocoder.lock)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -110,12 +110,21 @@ class DiagnosticSink:
         }
 
     def apply_suppressions(
-        self, suppressions: Iterable[Suppression], *, file: str, today: dt.date
+        self,
+        suppressions: Iterable[Suppression],
+        *,
+        file: str,
+        today: dt.date,
+        elsewhere: Collection[str] = (),
     ) -> None:
-        """Mark matching diagnostics suppressed; report expired, unknown and unused waivers."""
+        """Mark matching diagnostics suppressed; report expired, unknown and unused waivers.
+        Suppressions of ``elsewhere`` codes (the change rules of ``autocoder diff``) are left
+        to the command that reports those findings."""
         seen: set[tuple[str, str | None]] = set()
         live: list[Suppression] = []
         for sup in suppressions:
+            if sup.code in elsewhere:
+                continue
             code = codes.lookup(sup.code)
             if code is None or not code.suppressible:
                 why = "is not a known code" if code is None else "cannot be suppressed"

@@ -122,3 +122,125 @@ def test_compatible_changes_are_not_breaking() -> None:
 
 def test_the_same_system_has_no_changes() -> None:
     assert compare(ir_of(BASE), ir_of(copy.deepcopy(BASE))) == []
+
+
+# --- parameters, constraints, stored types, dataflow and deployment ---------------------------
+
+PIPELINE = Path(__file__).resolve().parents[2] / "examples" / "order-pipeline"
+FLOW = YAML_SAFE.load((PIPELINE / "architecture.yaml").read_text())
+FLOW_DEPLOYMENT = YAML_SAFE.load((PIPELINE / "deployment.yaml").read_text())
+TODO_DEPLOYMENT = YAML_SAFE.load(DEPLOYMENT)
+
+
+def pair(
+    arch: dict[str, Any],
+    dep: dict[str, Any],
+    edit: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> list[Any]:
+    new_arch, new_dep = copy.deepcopy(arch), copy.deepcopy(dep)
+    edit(new_arch, new_dep)
+
+    def compiled(a: dict[str, Any], d: dict[str, Any]) -> IR:
+        result = compile_texts(dump_yaml(a, ""), dump_yaml(d, ""))
+        assert result.ir is not None and result.ok, [x.message for x in result.sink.diagnostics]
+        return result.ir
+
+    return compare(compiled(arch, dep), compiled(new_arch, new_dep))
+
+
+def require_query(a: dict[str, Any], d: dict[str, Any]) -> None:
+    route = next(r for r in routes(a) if r["operation_id"] == "getTodoStats")
+    route["query"] = {"since": {"type": "string", "required": True}}
+
+
+def tighten_title(a: dict[str, Any], d: dict[str, Any]) -> None:
+    a["types"]["Todo"]["properties"]["title"]["maxLength"] = 100
+
+
+def retype_stored(a: dict[str, Any], d: dict[str, Any]) -> None:
+    a["types"]["Todo"]["properties"]["notes"] = {"type": "integer", "default": 0}
+    a["types"]["TodoCreate"]["properties"]["notes"] = {"type": "integer"}
+    a["types"]["TodoPatch"]["properties"]["notes"] = {"type": "integer"}
+
+
+def drop_port(a: dict[str, Any], d: dict[str, Any]) -> None:
+    a["components"]["validate"]["outputs"].pop("rejected")
+    a["bindings"] = [b for b in a["bindings"] if b["from"] != "validate.rejected"]
+    a["components"].pop("rejected-orders")
+
+
+def weaken_delivery(a: dict[str, Any], d: dict[str, Any]) -> None:
+    a["bindings"][0]["qos"]["delivery"] = "at_most_once"
+
+
+def move_port(a: dict[str, Any], d: dict[str, Any]) -> None:
+    d["environments"]["prod"]["port"] = 9000
+
+
+def drop_secret(a: dict[str, Any], d: dict[str, Any]) -> None:
+    d["environments"]["prod"]["secrets"].pop("API_KEYS")
+    d["environments"]["staging"]["secrets"].pop("API_KEYS")
+
+
+def drop_env(a: dict[str, Any], d: dict[str, Any]) -> None:
+    d["environments"]["prod"]["env"].pop("OTEL_SERVICE_NAME")
+
+
+def fewer_replicas(a: dict[str, Any], d: dict[str, Any]) -> None:
+    d["environments"]["prod"]["autoscaling"]["min_replicas"] = 2
+
+
+def cut_limits(a: dict[str, Any], d: dict[str, Any]) -> None:
+    d["environments"]["prod"]["resources"]["limits"]["memory"] = "256Mi"
+
+
+@pytest.mark.parametrize(
+    ("base", "edit", "rule", "level"),
+    [
+        ("todo", require_query, "api-parameter-required", "breaking"),
+        ("todo", tighten_title, "type-constraint-narrowed", "breaking"),
+        ("todo", retype_stored, "data-store-field-retyped", "breaking"),
+        ("flow", drop_port, "flow-port-removed", "breaking"),
+        ("flow", weaken_delivery, "flow-delivery-weakened", "breaking"),
+        ("todo", move_port, "deploy-port-changed", "breaking"),
+        ("todo", drop_secret, "deploy-secret-removed", "breaking"),
+        ("todo", drop_env, "deploy-env-removed", "potentially-breaking"),
+        ("todo", fewer_replicas, "deploy-replicas-lowered", "potentially-breaking"),
+        ("todo", cut_limits, "deploy-limits-cut", "potentially-breaking"),
+    ],
+)
+def test_each_layer_rule_sees_its_change(base: str, edit: Any, rule: str, level: str) -> None:
+    arch, dep = (BASE, TODO_DEPLOYMENT) if base == "todo" else (FLOW, FLOW_DEPLOYMENT)
+    found = pair(arch, dep, edit)
+    change = next((c for c in found if c.rule.id == rule), None)
+    assert change is not None, [c.rule.id for c in found]
+    assert change.rule.level == level
+    semver = [c for c in found if c.rule.id == "semver-major-required"]
+    assert bool(semver) == bool(breaking(found))  # a breaking change without a major bump
+
+
+def test_a_retyped_bound_port_is_flagged() -> None:
+    def retype(a: dict[str, Any], d: dict[str, Any]) -> None:
+        a["components"]["rejected-orders"]["inputs"]["in"]["type"] = "object"
+
+    found = pair(FLOW, FLOW_DEPLOYMENT, retype)
+    assert "flow-binding-type-changed" in {c.rule.id for c in found}
+
+
+def test_a_major_bump_satisfies_semver_and_compatible_changes_pass() -> None:
+    def breaking_with_bump(a: dict[str, Any], d: dict[str, Any]) -> None:
+        drop_route(a)
+        a["system"]["version"] = "2.0.0"
+
+    assert "semver-major-required" not in {
+        c.rule.id for c in pair(BASE, TODO_DEPLOYMENT, breaking_with_bump)
+    }
+
+    def generous(a: dict[str, Any], d: dict[str, Any]) -> None:
+        a["types"]["Todo"]["properties"]["title"]["maxLength"] = 400
+        d["environments"]["prod"]["resources"]["limits"]["memory"] = "1Gi"
+        d["environments"]["prod"]["replicas"] = 4
+        d["environments"]["prod"]["autoscaling"]["min_replicas"] = 4
+        d["environments"]["prod"]["env"]["FEATURE_FLAGS"] = "fast-lists"
+
+    assert pair(BASE, TODO_DEPLOYMENT, generous) == []
