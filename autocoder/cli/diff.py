@@ -123,14 +123,8 @@ def check_task(source: Path, *, base: str | None, fail_on: Level, reports: Path,
     with tempfile.TemporaryDirectory(prefix="autocoder-check-") as tmp:
         work = Path(tmp)
         if base is not None:
-            where = source.resolve()
-            relative = (
-                where.relative_to(Path.cwd().resolve())
-                if where.is_relative_to(Path.cwd().resolve())
-                else where
-            )
             try:
-                found = verdict_of(f"git:{base}:{relative.as_posix()}", str(source), fail_on, work)
+                found = verdict_of(f"git:{base}:{source.resolve()}", str(source), fail_on, work)
             except SideError as exc:
                 _finish(reports, [*summary, f"**Diff:** {exc}"])
                 return _usage(str(exc), "text")

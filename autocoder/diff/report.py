@@ -5,8 +5,10 @@ place in both revisions."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -149,7 +151,7 @@ def render_sarif(verdict: Verdict) -> str:
         {
             "id": rule_id,
             "shortDescription": {"text": RULES[rule_id].summary},
-            "helpUri": f"docs/breaking-changes.md#{rule_id}",
+            "help": {"text": f"{RULES[rule_id].summary} See docs/breaking-changes.md#{rule_id}."},
             "properties": {"level": RULES[rule_id].level, "layer": RULES[rule_id].layer},
         }
         for rule_id in used
@@ -168,7 +170,7 @@ def render_sarif(verdict: Verdict) -> str:
             result["locations"] = [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": entry.at.file},
+                        "artifactLocation": {"uri": _repository_path(entry.at.file)},
                         "region": region,
                     }
                 }
@@ -194,6 +196,15 @@ def render_sarif(verdict: Verdict) -> str:
         ],
     }
     return json.dumps(sarif, indent=2) + "\n"
+
+
+_REVISION = re.compile(r"^[^/\\]+?:(?!//)")
+
+
+def _repository_path(file: str) -> str:
+    """A SARIF artifact URI: a file of a git side (``REV:path``) as its path in the
+    repository, where code scanning can place it."""
+    return _REVISION.sub("", file, count=1) if not Path(file).exists() else file
 
 
 def render_junit(verdict: Verdict) -> str:

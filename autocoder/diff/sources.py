@@ -100,9 +100,11 @@ def _git_side(spec: str, work: Path) -> Side:
     top = _git(["rev-parse", "--show-toplevel"], Path.cwd())
     if top.returncode != 0:
         raise SideError(f"{spec}: the working directory is not in a git repository")
-    root = Path(top.stdout.decode().strip())
-    prefix = Path.cwd().resolve().relative_to(root.resolve())
-    inside = (prefix / (inner or ".")).as_posix().removeprefix("./")
+    root = Path(top.stdout.decode().strip()).resolve()
+    wanted = (Path.cwd() / (inner or ".")).resolve()  # an absolute path stays itself
+    if not wanted.is_relative_to(root):
+        raise SideError(f"{spec}: {inner} is outside the repository at {root}")
+    inside = wanted.relative_to(root).as_posix()
     verified = _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], root)
     if verified.returncode != 0:
         raise SideError(f"{spec}: unknown git revision {revision!r}")

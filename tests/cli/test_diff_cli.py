@@ -124,6 +124,16 @@ def test_git_revisions_of_a_real_repository(tmp_path: Path) -> None:
     assert "HEAD~1:blueprints/architecture.yaml:" in done.stdout  # located in its revision
     worktree = run("diff", "git:main~1:blueprints", "blueprints", cwd=repo)
     assert worktree.returncode == 1 and "api-route-removed" in worktree.stdout
+    absolute = run("diff", f"git:HEAD~1:{repo / 'blueprints'}", "blueprints", cwd=repo)
+    assert absolute.returncode == 1 and "api-route-removed" in absolute.stdout
+    outside = run("diff", f"git:HEAD~1:{tmp_path}", "blueprints", cwd=repo)
+    assert outside.returncode == 2 and "outside the repository" in outside.stderr
+    sarif = json.loads(
+        run("diff", "git:HEAD~1:blueprints", "blueprints", "--format", "sarif", cwd=repo).stdout
+    )
+    (removed,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "api-route-removed"]
+    uri = removed["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "blueprints/architecture.yaml"  # a path code scanning can place
     unknown = run("diff", "git:nope:blueprints", "blueprints", cwd=repo)
     assert unknown.returncode == 2 and "unknown git revision 'nope'" in unknown.stderr
     missing = run("diff", "git:HEAD:nowhere", "blueprints", cwd=repo)
