@@ -23,38 +23,45 @@ from autocoder.cli.output import emit_diagnostics, info
 from autocoder.compiler import display_path, today
 from autocoder.diagnostics import DiagnosticSink, codes, render_text
 from autocoder.diff.report import Entry, Verdict, changelog, render
-from autocoder.diff.rules import RULES, Change, Level, compare
-from autocoder.diff.sources import Side, SideError, load_side
-from autocoder.ir.models import IR
+from autocoder.diff.rules import RULES, Change, Level, breaking, compare
+from autocoder.diff.sources import NotInRevision, Side, SideError, load_side
+from autocoder.ir.models import IR, SuppressionRecord
 
 FAST_TIERS = ("blueprint", "static", "policy", "consistency")
 
 
-def _suppression(change: Change, head: IR, on: dt.date) -> str | None:
-    """The reason of the head's suppression that waives ``change``, if one does."""
+def _waivers(head: IR, on: dt.date) -> tuple[list[SuppressionRecord], list[str]]:
+    """HEAD's suppressions of change rules still in force, and notes on the expired ones."""
+    live, notes = [], []
     for sup in head.policy.suppressions:
-        if sup.code != change.rule.id:
+        if sup.code not in RULES:
             continue
         if sup.expires is not None and dt.date.fromisoformat(sup.expires) < on:
-            continue
-        pointers = [o.split("#", 1)[1] for o in (change.head, change.base) if o and "#" in o]
-        if sup.target is None or any(
-            p == sup.target or p.startswith(sup.target.rstrip("/") + "/") for p in pointers
+            notes.append(f"suppression of {sup.code} expired on {sup.expires}: it waives nothing")
+        else:
+            live.append(sup)
+    return live, notes
+
+
+def _waiver(change: Change, live: list[SuppressionRecord]) -> SuppressionRecord | None:
+    pointers = [o.split("#", 1)[1] for o in (change.head, change.base) if o and "#" in o]
+    for sup in live:
+        if sup.code == change.rule.id and (
+            sup.target is None
+            or any(p == sup.target or p.startswith(sup.target.rstrip("/") + "/") for p in pointers)
         ):
-            return sup.reason
+            return sup
     return None
 
 
 def _broken(side: Side, role: str, fmt: str) -> int:
-    """Report a side that does not compile, its files shown under their revision."""
-    info(f"{role} {side.label} does not compile:", fmt)
-    if fmt == "json":
-        emit_diagnostics(side.sink.diagnostics, side.sink.sources, fmt, ok=False)
-    else:
-        text = render_text(side.sink.diagnostics, side.sink.sources)
-        if side.shown_as is not None:
-            text = text.replace(side.shown_as[0], side.shown_as[1])
-        click.echo(text, nl=False, err=True)
+    """Report a side that does not compile, its files shown under their revision (on stderr:
+    stdout stays the report's)."""
+    click.echo(f"{role} {side.label} does not compile:", err=True)
+    text = render_text(side.sink.diagnostics, side.sink.sources)
+    if side.shown_as is not None:
+        text = text.replace(side.shown_as[0], side.shown_as[1])
+    click.echo(text, nl=False, err=True)
     return exit_code_for(side.sink.diagnostics)
 
 
@@ -65,12 +72,20 @@ def verdict_of(base_spec: str, head_spec: str, fail_on: Level, work: Path) -> Ve
         if side.ir is None:
             return side
     assert base.ir is not None and head.ir is not None  # noqa: S101 - checked just above
-    on = today()
-    entries = [
-        Entry(c, base.locate(c.base), head.locate(c.head), _suppression(c, head.ir, on))
-        for c in compare(base.ir, head.ir)
-    ]
-    return Verdict(base_spec, head_spec, fail_on, entries)
+    live, notes = _waivers(head.ir, today())
+    changes = compare(base.ir, head.ir)
+    waived = {id(c): _waiver(c, live) for c in changes}
+    if all(waived[id(c)] for c in breaking(changes) if c.rule.layer != "system"):
+        changes = [c for c in changes if c.rule.layer != "system"]  # every break was accepted
+    entries = []
+    for change in changes:
+        base_at, head_at = base.locate(change.base), head.locate(change.head)
+        uri = head.repository_path(head_at) or base.repository_path(base_at)
+        sup = waived.get(id(change))
+        entries.append(Entry(change, base_at, head_at, sup.reason if sup else None, uri))
+    used = {id(waived[id(c)]) for c in changes if waived.get(id(c)) is not None}
+    notes += [f"suppression of {s.code} matched no change" for s in live if id(s) not in used]
+    return Verdict(base_spec, head_spec, fail_on, entries, notes, head.ir.system.version)
 
 
 def diff_task(base: str, head: str, *, fail_on: Level, fmt: str, as_changelog: bool) -> int:
@@ -82,9 +97,7 @@ def diff_task(base: str, head: str, *, fail_on: Level, fmt: str, as_changelog: b
         if isinstance(found, Side):
             return _broken(found, "BASE" if found.label == base else "HEAD", fmt)
         if as_changelog:
-            side = load_side(head, Path(tmp))
-            version = side.ir.system.version if side.ir is not None else head
-            click.echo(changelog(found, version), nl=False)
+            click.echo(changelog(found, found.version), nl=False)
         else:
             click.echo(render(found, fmt), nl=False)
     return ExitCode.INPUT_ERRORS if found.failed else ExitCode.OK
@@ -97,7 +110,7 @@ def _usage(message: str, fmt: str) -> int:
     return ExitCode.USAGE
 
 
-def check_task(source: Path, *, base: str | None, fail_on: Level, reports: Path, fmt: str) -> int:
+def check_task(source: Path, *, base: str | None, fail_on: Level, reports: Path) -> int:
     """Compile SOURCE, diff it against ``git:BASE:SOURCE``, generate it into a scratch
     directory and run the fast tiers; reports (SARIF, JSON, JUnit, summary.md) in ``reports``."""
     from autocoder.cli.service import build_task
@@ -124,11 +137,19 @@ def check_task(source: Path, *, base: str | None, fail_on: Level, reports: Path,
         work = Path(tmp)
         if base is not None:
             try:
-                found = verdict_of(f"git:{base}:{source.resolve()}", str(source), fail_on, work)
+                found: Verdict | Side | None = verdict_of(
+                    f"git:{base}:{source.resolve()}", str(source), fail_on, work
+                )
+            except NotInRevision as exc:  # new in this change: nothing to compare with
+                click.echo(f"diff: skipped, {exc}", err=True)
+                summary += [f"**Diff:** skipped: {exc} (new in this change).", ""]
+                found = None
             except SideError as exc:
                 _finish(reports, [*summary, f"**Diff:** {exc}"])
                 return _usage(str(exc), "text")
-            if isinstance(found, Side):
+            if found is None:
+                pass
+            elif isinstance(found, Side):
                 summary.append(f"**Diff:** the base {found.label} does not compile.")
                 code = max(code, _broken(found, "BASE", "text"))
             else:
@@ -143,7 +164,7 @@ def check_task(source: Path, *, base: str | None, fail_on: Level, reports: Path,
                 if found.failed:
                     code = ExitCode.INPUT_ERRORS
         out = work / "out"
-        built = build_task(source, out, force=True, fmt="json" if fmt == "json" else "text")
+        built = build_task(source, out, force=True, fmt="text")
         if built != ExitCode.OK:
             summary.append("**Generate:** the service or its deployment package failed its gate.")
             _finish(reports, summary)
@@ -164,7 +185,7 @@ def check_task(source: Path, *, base: str | None, fail_on: Level, reports: Path,
                 shutil.copy(out / "reports" / name, reports / f"validate.{name}")
         code = max(code, tiers)
     _finish(reports, summary)
-    info(f"check: {'FAILED' if code else 'passed'}; reports in {display_path(reports)}", fmt)
+    info(f"check: {'FAILED' if code else 'passed'}; reports in {display_path(reports)}", "text")
     return code
 
 
@@ -181,6 +202,8 @@ def _tier_table(findings: Path) -> list[str]:
     for tier in data.get("tiers", []):
         counts = tier.get("counts", {})
         found = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "none"
+        missed = "; ".join(tier.get("not_checked") or [])
+        found += f" (not checked: {missed})" if missed else ""
         lines.append(f"| {tier.get('tier')} | {tier.get('status')} | {found} |")
     return [*lines, ""]
 

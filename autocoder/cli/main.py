@@ -395,14 +395,13 @@ def diff_cmd(base: str, head: str, fail_on: str, fmt: str, changelog: bool) -> i
     show_default=True,
     help="Where the SARIF, JSON and JUnit reports and summary.md go.",
 )
-@FORMAT
 @guarded
-def check_cmd(source: Path, base: str | None, fail_on: str, reports: Path, fmt: str) -> int:
+def check_cmd(source: Path, base: str | None, fail_on: str, reports: Path) -> int:
     """What a CI job runs: compile SOURCE, diff it against --base, generate it into a scratch
     directory and run the fast validation tiers; one exit code, reports in --reports."""
     from autocoder.cli.diff import check_task
 
-    return check_task(source, base=base, fail_on=fail_on, reports=reports, fmt=fmt)  # type: ignore[arg-type]
+    return check_task(source, base=base, fail_on=fail_on, reports=reports)  # type: ignore[arg-type]
 
 
 @cli.group("lock")

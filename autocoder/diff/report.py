@@ -5,10 +5,8 @@ place in both revisions."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -31,6 +29,9 @@ class Entry:
     base_at: Span | None
     head_at: Span | None
     suppressed: str | None = None  # the reason of the suppression that waived it
+    # where code scanning shows it: the head file (at its line), else the base's file by its
+    # path in the repository (a whole-file annotation: its lines are the base revision's)
+    uri: str | None = None
 
     @property
     def at(self) -> Span | None:
@@ -43,6 +44,8 @@ class Verdict:
     head: str
     fail_on: Level
     entries: Sequence[Entry]
+    notes: Sequence[str] = ()  # about the suppressions: expired, or matching nothing
+    version: str = ""  # HEAD's system.version
 
     def counts(self) -> dict[str, int]:
         active = [e for e in self.entries if e.suppressed is None]
@@ -96,6 +99,7 @@ def render_text(verdict: Verdict) -> str:
         lines.append(f"{change.rule.level}: [{change.rule.id}] {change.message}{waived}")
         if entry.base_at or entry.head_at:
             lines.append(f"    base {_where(entry.base_at)}  head {_where(entry.head_at)}")
+    lines += [f"note: {note}" for note in verdict.notes]
     outcome = "FAILED" if verdict.failed else "passed"
     lines.append(f"{_summary(verdict)}; {outcome} (--fail-on {verdict.fail_on})")
     return "\n".join(lines) + "\n"
@@ -112,6 +116,7 @@ def render_json(verdict: Verdict) -> str:
         "fail_on": verdict.fail_on,
         "failed": verdict.failed,
         "counts": verdict.counts(),
+        "notes": list(verdict.notes),
         "changes": [
             {
                 "rule": e.change.rule.id,
@@ -141,6 +146,7 @@ def render_markdown(verdict: Verdict) -> str:
         level = entry.change.rule.level + (" (suppressed)" if entry.suppressed else "")
         message = entry.change.message.replace("|", "\\|")
         lines.append(f"| {level} | `{entry.change.rule.id}` | {message} | `{_where(entry.at)}` |")
+    lines += [f"> {note}" for note in verdict.notes]
     lines += ["", f"`{verdict.base}` -> `{verdict.head}`, failing at `{verdict.fail_on}`.", ""]
     return "\n".join(lines)
 
@@ -165,16 +171,14 @@ def render_sarif(verdict: Verdict) -> str:
             "message": {"text": entry.change.message},
             "partialFingerprints": {"autocoderDiff/v1": entry.change.fingerprint},
         }
-        if entry.at is not None:
-            region = {"startLine": max(entry.at.line, 1), "startColumn": max(entry.at.col, 1)}
-            result["locations"] = [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": _repository_path(entry.at.file)},
-                        "region": region,
-                    }
+        if entry.uri is not None:
+            physical: dict[str, Any] = {"artifactLocation": {"uri": entry.uri}}
+            if entry.head_at is not None:
+                physical["region"] = {
+                    "startLine": max(entry.head_at.line, 1),
+                    "startColumn": max(entry.head_at.col, 1),
                 }
-            ]
+            result["locations"] = [{"physicalLocation": physical}]
         if entry.suppressed:
             result["suppressions"] = [{"kind": "inSource", "justification": entry.suppressed}]
         results.append(result)
@@ -196,15 +200,6 @@ def render_sarif(verdict: Verdict) -> str:
         ],
     }
     return json.dumps(sarif, indent=2) + "\n"
-
-
-_REVISION = re.compile(r"^[^/\\]+?:(?!//)")
-
-
-def _repository_path(file: str) -> str:
-    """A SARIF artifact URI: a file of a git side (``REV:path``) as its path in the
-    repository, where code scanning can place it."""
-    return _REVISION.sub("", file, count=1) if not Path(file).exists() else file
 
 
 def render_junit(verdict: Verdict) -> str:

@@ -76,7 +76,9 @@ REQUEST_FIELD_REQUIRED = _rule(
     "A request body field is required now (clients that omit it are refused).",
 )
 RESPONSE_FIELD_REMOVED = _rule(
-    "api-response-field-removed", "breaking", "A response field was removed or made optional."
+    "api-response-field-removed",
+    "breaking",
+    "A response field (or the whole body) was removed, or a field made optional.",
 )
 FIELD_RETYPED = _rule("type-field-retyped", "breaking", "A field's type changed.")
 ENUM_VALUE_REMOVED = _rule("type-enum-value-removed", "breaking", "An enum value was removed.")
@@ -97,7 +99,7 @@ QUERY_REQUIRED = _rule(
 CONSTRAINT_NARROWED = _rule(
     "type-constraint-narrowed",
     "breaking",
-    "A field accepts fewer values: a tighter length, bound, item count or a new pattern.",
+    "A field accepts fewer values: a tighter length, bound or item count.",
 )
 STORE_FIELD_RETYPED = _rule(
     "data-store-field-retyped",
@@ -134,6 +136,29 @@ DEPLOY_REPLICAS_LOWERED = _rule(
     "deploy-replicas-lowered",
     "potentially-breaking",
     "The replica floor of a production environment was lowered (less redundancy).",
+)
+PATH_PARAMS_REORDERED = _rule(
+    "api-path-parameters-reordered",
+    "breaking",
+    "A route's path parameters swapped places (clients fill them by position).",
+)
+PATH_PARAMS_RENAMED = _rule(
+    "api-path-parameters-renamed",
+    "potentially-breaking",
+    "A route's path parameters were renamed (generated clients name their arguments after them).",
+)
+PATTERN_CHANGED = _rule(
+    "type-pattern-changed",
+    "potentially-breaking",
+    "A field must match a new or different pattern (values accepted before may be refused).",
+)
+ENVIRONMENT_REMOVED = _rule(
+    "deploy-production-removed", "breaking", "A production environment was removed."
+)
+ENVIRONMENT_DROPPED = _rule(
+    "deploy-environment-removed",
+    "potentially-breaking",
+    "A non-production environment was removed.",
 )
 SEMVER_NOT_BUMPED = _rule(
     "semver-major-required",
@@ -219,6 +244,14 @@ def _changes(base: IR, head: IR) -> Iterator[Change]:
                 ROUTE_REMOVED, f"{label} ({old.operation_id}) was removed", old.origin, None
             )
             continue
+        if new.path_params != old.path_params:
+            swapped = sorted(new.path_params) == sorted(old.path_params)
+            yield Change(
+                PATH_PARAMS_REORDERED if swapped else PATH_PARAMS_RENAMED,
+                f"{label}: path parameters {old.path_params} became {new.path_params}",
+                old.origin,
+                new.origin,
+            )
         if new.operation_id != old.operation_id:
             yield Change(
                 OPERATION_ID_CHANGED,
@@ -253,6 +286,15 @@ def _changes(base: IR, head: IR) -> Iterator[Change]:
                     old.origin,
                     new.origin,
                 )
+            if old.request != new.request:  # renamed: the pair is not compared by name later
+                yield from _field_changes(f"{label}: request", old_t, new_t, old.origin, new.origin)
+        if old.response.type and not new.response.type:
+            yield Change(
+                RESPONSE_FIELD_REMOVED,
+                f"{label}: the response body ({old.response.type}) was removed",
+                old.origin,
+                new.origin,
+            )
         if old.response.type and new.response.type:
             old_t, new_t = base_types.get(old.response.type), head_types.get(new.response.type)
             for name in sorted(set(_props(old_t)) - set(_props(new_t))):
@@ -261,6 +303,17 @@ def _changes(base: IR, head: IR) -> Iterator[Change]:
                     f"{label}: response field {name!r} was removed",
                     old.origin,
                     new.origin,
+                )
+            for name in sorted((_required(old_t) - _required(new_t)) & set(_props(new_t))):
+                yield Change(
+                    RESPONSE_FIELD_REMOVED,
+                    f"{label}: response field {name!r} is optional now (clients may miss it)",
+                    old.origin,
+                    new.origin,
+                )
+            if old.response.type != new.response.type:
+                yield from _field_changes(
+                    f"{label}: response", old_t, new_t, old.origin, new.origin
                 )
     for key, new in after.items():
         if key not in before:
@@ -288,38 +341,50 @@ def _type_changes(base: dict[str, TypeDef], head: dict[str, TypeDef]) -> Iterato
                 old.origin,
                 new.origin,
             )
+        yield from _field_changes(f"type {name}", old, new, old.origin, new.origin)
         old_props, new_props = _props(old), _props(new)
-        for field, schema in old_props.items():
-            if field not in new_props:
-                continue
-            before, after = _field_type(schema), _field_type(new_props[field])
-            if before != after:
-                yield Change(
-                    FIELD_RETYPED,
-                    f"type {name}: field {field!r} changed from {before} to {after}",
-                    old.origin,
-                    new.origin,
-                )
-            for value in _enum_removed(schema, new_props[field]):
-                yield Change(
-                    ENUM_VALUE_REMOVED,
-                    f"type {name}: field {field!r} no longer allows {value!r}",
-                    old.origin,
-                    new.origin,
-                )
-            for what in _narrowed(schema, new_props[field]):
-                yield Change(
-                    CONSTRAINT_NARROWED,
-                    f"type {name}: field {field!r} {what}",
-                    old.origin,
-                    new.origin,
-                )
         for field in sorted(set(new_props) - set(old_props) - _required(new)):
             yield Change(
                 FIELD_ADDED,
                 f"type {name}: optional field {field!r} was added",
                 old.origin,
                 new.origin,
+            )
+
+
+def _field_changes(
+    what: str, old: TypeDef | None, new: TypeDef | None, base: str, head: str
+) -> Iterator[Change]:
+    """Fields both types have whose type, enum or constraints changed for the worse."""
+    old_props, new_props = _props(old), _props(new)
+    for field, schema in old_props.items():
+        if field not in new_props:
+            continue
+        before, after = _field_type(schema), _field_type(new_props[field])
+        if before != after:
+            yield Change(
+                FIELD_RETYPED,
+                f"{what}: field {field!r} changed from {before} to {after}",
+                base,
+                head,
+            )
+        for value in _enum_removed(schema, new_props[field]):
+            yield Change(
+                ENUM_VALUE_REMOVED,
+                f"{what}: field {field!r} no longer allows {value!r}",
+                base,
+                head,
+            )
+        for narrowed in _narrowed(schema, new_props[field]):
+            yield Change(CONSTRAINT_NARROWED, f"{what}: field {field!r} {narrowed}", base, head)
+        if new_props[field].get("pattern") and new_props[field].get("pattern") != schema.get(
+            "pattern"
+        ):
+            yield Change(
+                PATTERN_CHANGED,
+                f"{what}: field {field!r} must match {new_props[field]['pattern']!r} now",
+                base,
+                head,
             )
 
 
@@ -349,8 +414,6 @@ def _narrowed(base: dict[str, Any], head: dict[str, Any]) -> Iterator[str]:
             and (after > before) == larger_is_tighter
         ):
             yield f"{keyword} went from {before} to {after}"
-    if head.get("pattern") and head.get("pattern") != base.get("pattern"):
-        yield f"must match {head['pattern']!r} now"
 
 
 def _stores(ir: IR) -> dict[str, Component]:
@@ -442,6 +505,13 @@ def _deploy_changes(base: IR, head: IR) -> Iterator[Change]:
     for old in base.environments:
         new = after.get(old.name)
         if new is None:
+            production = old.name in PRODUCTION
+            yield Change(
+                ENVIRONMENT_REMOVED if production else ENVIRONMENT_DROPPED,
+                f"environment {old.name!r} was removed",
+                old.origin,
+                None,
+            )
             continue
         label = f"environment {old.name!r}"
         if new.port != old.port:

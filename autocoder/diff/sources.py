@@ -8,17 +8,14 @@ directory and shown under its revision (``REV:path/architecture.yaml``).
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autocoder.compiler import compile_source, display_path
 from autocoder.diagnostics import DiagnosticSink, Span, codes
-from autocoder.frontend.lower import ARCHITECTURE, DEPLOYMENT
 from autocoder.ir.models import IR
 from autocoder.ir.serialize import IR_FILENAME, read_ir
 
@@ -48,6 +45,14 @@ class Side:
             return None
         span = self.sink.span_for(file, pointer)
         return Span(self.show(span.file), span.line, span.col)
+
+    def repository_path(self, span: Span | None) -> str | None:
+        """A located file as a path in the repository: a git side's without its revision."""
+        if span is None:
+            return None
+        if self.shown_as is not None and span.file.startswith(self.shown_as[1]):
+            return span.file[len(self.shown_as[1]) :]
+        return span.file
 
     def show(self, file: str) -> str:
         if self.shown_as is not None and file.startswith(self.shown_as[0]):
@@ -83,13 +88,27 @@ def _compiled(label: str, path: Path, shown_as: tuple[str, str] | None = None) -
     return side
 
 
-def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+def _git(
+    args: list[str], cwd: Path, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     git = shutil.which("git")
     if git is None:
         raise SideError("git is not on PATH: a `git:REV:path` side needs it")
-    return subprocess.run(  # noqa: S603 - git from PATH, arguments are checked revision names
-        [git, *args], cwd=cwd, capture_output=True, check=False, timeout=GIT_TIMEOUT
-    )
+    try:
+        return subprocess.run(  # noqa: S603 - git from PATH, arguments are checked names
+            [git, *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            check=False,
+            timeout=GIT_TIMEOUT,
+        )
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        raise SideError(f"git {args[0]} did not finish: {exc}") from None
+
+
+class NotInRevision(SideError):
+    """The path does not exist at the revision (a blueprint directory new in this change)."""
 
 
 def _git_side(spec: str, work: Path) -> Side:
@@ -97,26 +116,67 @@ def _git_side(spec: str, work: Path) -> Side:
     revision, _, inner = rest.partition(":")
     if not revision or revision.startswith("-"):
         raise SideError(f"{spec}: expected git:REV:path, e.g. git:origin/main:blueprints")
-    top = _git(["rev-parse", "--show-toplevel"], Path.cwd())
-    if top.returncode != 0:
-        raise SideError(f"{spec}: the working directory is not in a git repository")
-    root = Path(top.stdout.decode().strip()).resolve()
     wanted = (Path.cwd() / (inner or ".")).resolve()  # an absolute path stays itself
+    probe = next((p for p in (wanted, *wanted.parents) if p.is_dir()), Path.cwd())
+    top = _git(["rev-parse", "--show-toplevel"], probe)
+    if top.returncode != 0:
+        raise SideError(f"{spec}: {probe} is not in a git repository")
+    root = Path(top.stdout.decode().strip()).resolve()
     if not wanted.is_relative_to(root):
         raise SideError(f"{spec}: {inner} is outside the repository at {root}")
     inside = wanted.relative_to(root).as_posix()
     verified = _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], root)
     if verified.returncode != 0:
         raise SideError(f"{spec}: unknown git revision {revision!r}")
-    archive = _git(["archive", "--format=tar", revision, "--", inside or "."], root)
-    if archive.returncode != 0:
-        detail = archive.stderr.decode(errors="replace").strip()
-        raise SideError(f"{spec}: no {inside!r} at {revision} ({detail})")
     tree = Path(tempfile.mkdtemp(prefix="side-", dir=work))
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(tree, filter="data")
+    count = _materialize(root, revision, "" if inside == "." else inside, tree)
+    if count == 0:
+        raise NotInRevision(f"{spec}: {inside} does not exist at {revision}")
     path = tree / inside if inside not in ("", ".") else tree
     shown = (display_path(tree) + "/", f"{revision}:")
-    if path.is_dir() and not (path / ARCHITECTURE).is_file() and (path / DEPLOYMENT).is_file():
-        raise SideError(f"{spec}: {inside} has a {DEPLOYMENT} but no {ARCHITECTURE}")
     return _compiled(spec, path, shown)
+
+
+def _materialize(root: Path, revision: str, inside: str, tree: Path) -> int:
+    """The regular files below ``inside`` at ``revision``, written under ``tree`` with their
+    repository paths; the number written. Read from the object database (ls-tree, cat-file):
+    no ``.gitattributes`` export rules apply, symbolic links and submodules are skipped."""
+    listing = _git(
+        [
+            "-c",
+            "core.quotePath=off",
+            "ls-tree",
+            "-r",
+            "-z",
+            "--full-tree",
+            revision,
+            "--",
+            *([f":(literal){inside}"] if inside else []),
+        ],
+        root,
+    )
+    if listing.returncode != 0:
+        raise SideError(listing.stderr.decode(errors="replace").strip() or "git ls-tree failed")
+    entries = []
+    for record in listing.stdout.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw_name = record.partition(b"\t")
+        mode, kind, sha = meta.split()
+        if kind == b"blob" and mode in (b"100644", b"100755"):
+            entries.append((sha.decode(), raw_name.decode("utf-8", "surrogateescape")))
+    if not entries:
+        return 0
+    blobs = _git(["cat-file", "--batch"], root, "\n".join(s for s, _ in entries).encode() + b"\n")
+    data, offset = blobs.stdout, 0
+    for _, name in entries:
+        header_end = data.index(b"\n", offset)
+        size = int(data[offset:header_end].split()[2])
+        content = data[header_end + 1 : header_end + 1 + size]
+        offset = header_end + 1 + size + 1
+        target = (tree / name).resolve()
+        if not target.is_relative_to(tree.resolve()):
+            continue  # a crafted path: never written outside the scratch tree
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    return len(entries)

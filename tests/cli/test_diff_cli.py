@@ -103,7 +103,15 @@ def test_a_suppression_with_a_reason_waives_a_change(tmp_path: Path) -> None:
     done = run("diff", str(TODO), str(head))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "(suppressed: Nobody ever used urgent.)" in done.stdout
-    assert "2 suppressed" in done.stdout
+    assert "1 suppressed" in done.stdout  # every break accepted: no semver finding either
+    assert "note: suppression of semver-major-required matched no change" in done.stdout
+    expired = path.read_text().replace(
+        "reason: Nobody ever used urgent.}",
+        "reason: Nobody ever used urgent., expires: '2020-01-01'}",
+    )
+    path.write_text(expired)
+    late = run("diff", str(TODO), str(head))
+    assert late.returncode == 1 and "expired on 2020-01-01" in late.stdout
 
 
 def test_git_revisions_of_a_real_repository(tmp_path: Path) -> None:
@@ -127,7 +135,7 @@ def test_git_revisions_of_a_real_repository(tmp_path: Path) -> None:
     absolute = run("diff", f"git:HEAD~1:{repo / 'blueprints'}", "blueprints", cwd=repo)
     assert absolute.returncode == 1 and "api-route-removed" in absolute.stdout
     outside = run("diff", f"git:HEAD~1:{tmp_path}", "blueprints", cwd=repo)
-    assert outside.returncode == 2 and "outside the repository" in outside.stderr
+    assert outside.returncode == 2 and "is not in a git repository" in outside.stderr
     sarif = json.loads(
         run("diff", "git:HEAD~1:blueprints", "blueprints", "--format", "sarif", cwd=repo).stdout
     )
@@ -137,7 +145,30 @@ def test_git_revisions_of_a_real_repository(tmp_path: Path) -> None:
     unknown = run("diff", "git:nope:blueprints", "blueprints", cwd=repo)
     assert unknown.returncode == 2 and "unknown git revision 'nope'" in unknown.stderr
     missing = run("diff", "git:HEAD:nowhere", "blueprints", cwd=repo)
-    assert missing.returncode == 2 and "nowhere" in missing.stderr
+    assert missing.returncode == 2 and "nowhere does not exist at HEAD" in missing.stderr
+
+
+def test_git_sides_ignore_export_rules_and_name_revisions_with_slashes(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(TODO, repo / "bp")
+    (repo / ".gitattributes").write_text("bp/deployment.yaml export-ignore\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    git(repo, "branch", "release/1.4")
+    path = repo / "bp" / "architecture.yaml"
+    path.write_text(path.read_text().replace("enum: [low, normal, high, urgent]", "enum: [low]"))
+    done = run("diff", "git:release/1.4:bp", "bp", "--format", "sarif", cwd=repo)
+    results = json.loads(done.stdout)["runs"][0]["results"]
+    rules = {r["ruleId"] for r in results}
+    assert "type-enum-value-removed" in rules
+    assert not any(r.startswith("deploy-") for r in rules)  # the base kept its deployment.yaml
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in results
+        for loc in r.get("locations", [])
+    }
+    assert uris == {"bp/architecture.yaml"}
 
 
 def test_a_base_that_no_longer_compiles_names_its_revision_and_file(tmp_path: Path) -> None:
@@ -152,7 +183,7 @@ def test_a_base_that_no_longer_compiles_names_its_revision_and_file(tmp_path: Pa
     path.write_text(good)
     done = run("diff", "git:HEAD:bp", "bp", cwd=repo)
     assert done.returncode == 1
-    assert "BASE git:HEAD:bp does not compile" in done.stdout
+    assert "BASE git:HEAD:bp does not compile" in done.stderr
     assert "HEAD:bp/architecture.yaml:" in done.stderr and "AC3001" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -175,3 +206,21 @@ def test_no_changes(fmt: str) -> None:
     assert done.returncode == 0
     if fmt == "json":
         assert json.loads(done.stdout)["changes"] == []
+
+
+@pytest.mark.slow
+def test_check_skips_the_diff_of_blueprints_new_in_the_change(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "README.md").write_text("before the blueprints\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "empty")
+    shutil.copytree(TODO, repo / "bp")
+    reports = tmp_path / "reports"
+    done = run("check", "bp", "--base", "HEAD", "--reports", str(reports), cwd=repo)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "diff: skipped" in done.stderr
+    summary = (reports / "summary.md").read_text()
+    assert "skipped" in summary and "| blueprint | passed |" in summary
+    assert not (reports / "diff.sarif").exists()

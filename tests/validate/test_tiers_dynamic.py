@@ -140,7 +140,11 @@ def test_performance_tier_measures_the_clean_output_and_judges_what_it_measured(
         assert 0 < numbers["p50_ms"] <= numbers["p95_ms"] <= numbers["p99_ms"], label
         assert set(numbers["statuses"]) == {"201" if label.startswith("POST") else "200"}
         over = numbers["p95_ms"] > numbers["budget_p95_ms"]
-        reported = [f for f in result.findings if f.code == "latency-budget" and label in f.message]
+        reported = [
+            f
+            for f in result.findings
+            if f.code == "latency-budget" and f.message.startswith(f"p95 of {label} is ")
+        ]
         assert over == bool(reported), (label, numbers, reported)
     assert {f.code for f in errors(result)} <= {"latency-budget", "throughput-budget"}
     assert result.status is (Status.FAILED if errors(result) else Status.PASSED)
