@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from autocoder.ir.models import IR, Component, Route, TypeDef
+from autocoder.ir.models import IR, Component, QueryParam, Route, TypeDef
 from autocoder.ir.units import cpu_millis, memory_bytes
 
 Level = Literal["breaking", "potentially-breaking", "compatible"]
@@ -83,7 +83,9 @@ RESPONSE_FIELD_REMOVED = _rule(
 FIELD_RETYPED = _rule("type-field-retyped", "breaking", "A field's type changed.")
 ENUM_VALUE_REMOVED = _rule("type-enum-value-removed", "breaking", "An enum value was removed.")
 AUTH_TIGHTENED = _rule(
-    "api-auth-tightened", "breaking", "A route needs authentication now, or another scheme."
+    "api-auth-tightened",
+    "breaking",
+    "A route needs authentication now, another scheme, or the API key in another header.",
 )
 STORE_REMOVED = _rule("data-store-removed", "breaking", "A store (and its table) was removed.")
 STORE_FIELD_REMOVED = _rule(
@@ -91,6 +93,11 @@ STORE_FIELD_REMOVED = _rule(
 )
 STORE_KEY_CHANGED = _rule("data-store-key-changed", "breaking", "A store's key changed.")
 FIELD_ADDED = _rule("type-field-added", "compatible", "An optional field was added.")
+QUERY_NARROWED = _rule(
+    "api-parameter-narrowed",
+    "breaking",
+    "A query parameter accepts fewer values: another type, fewer enum values, tighter bounds.",
+)
 QUERY_REQUIRED = _rule(
     "api-parameter-required",
     "breaking",
@@ -259,6 +266,16 @@ def _changes(base: IR, head: IR) -> Iterator[Change]:
                 old.origin,
                 new.origin,
             )
+        header_before = base.policy.security.api_key_header
+        header_after = head.policy.security.api_key_header
+        renamed = auth_before == auth_after == "api_key" and header_before != header_after
+        if new.auth and old.auth and renamed:
+            yield Change(
+                AUTH_TIGHTENED,
+                f"{label}: the API key goes in {header_after} now (was {header_before})",
+                old.origin,
+                new.origin,
+            )
         if (new.auth and not old.auth) or (new.auth and old.auth and auth_before != auth_after):
             yield Change(
                 AUTH_TIGHTENED,
@@ -277,6 +294,14 @@ def _changes(base: IR, head: IR) -> Iterator[Change]:
                     old.origin,
                     new.origin,
                 )
+            if was is not None:
+                for what in _query_narrowed(was, param):
+                    yield Change(
+                        QUERY_NARROWED,
+                        f"{label}: query parameter {param.name!r} {what}",
+                        old.origin,
+                        new.origin,
+                    )
         if old.request and new.request:
             old_t, new_t = base_types.get(old.request), head_types.get(new.request)
             for name in sorted(_required(new_t) - _required(old_t)):
@@ -386,6 +411,25 @@ def _field_changes(
                 base,
                 head,
             )
+
+
+def _query_narrowed(old: QueryParam, new: QueryParam) -> Iterator[str]:
+    if new.type != old.type and not (old.type == "integer" and new.type == "number"):
+        yield f"changed from {old.type} to {new.type}"
+    if old.enum is not None and new.enum is not None:
+        for value in old.enum:
+            if value not in new.enum:
+                yield f"no longer allows {value!r}"
+    elif old.enum is None and new.enum is not None:
+        yield f"allows only {new.enum} now"
+    if new.minimum is not None and (old.minimum is None or new.minimum > old.minimum):
+        yield f"minimum {_number(old.minimum)} became {_number(new.minimum)}"
+    if new.maximum is not None and (old.maximum is None or new.maximum < old.maximum):
+        yield f"maximum {_number(old.maximum)} became {_number(new.maximum)}"
+
+
+def _number(value: float | None) -> str:
+    return "none" if value is None else f"{value:g}"
 
 
 # keyword -> True when a larger value accepts fewer values

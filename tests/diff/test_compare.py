@@ -223,9 +223,14 @@ def add_pattern(a: dict[str, Any], d: dict[str, Any]) -> None:
     a["types"]["Todo"]["properties"]["title"]["pattern"] = "^[A-Z]"
 
 
+def rename_key_header(a: dict[str, Any], d: dict[str, Any]) -> None:
+    a["policy"]["security"]["api_key_header"] = "X-Todo-Key"
+
+
 @pytest.mark.parametrize(
     ("base", "edit", "rule", "level"),
     [
+        ("todo", rename_key_header, "api-auth-tightened", "breaking"),
         ("todo", drop_staging, "deploy-environment-removed", "potentially-breaking"),
         ("todo", drop_prod, "deploy-production-removed", "breaking"),
         ("todo", rename_request_type_and_tighten, "type-constraint-narrowed", "breaking"),
@@ -279,3 +284,19 @@ def test_a_major_bump_satisfies_semver_and_compatible_changes_pass() -> None:
         d["environments"]["prod"]["env"]["FEATURE_FLAGS"] = "fast-lists"
 
     assert pair(BASE, TODO_DEPLOYMENT, generous) == []
+
+
+def test_a_query_parameter_that_accepts_fewer_values_is_breaking() -> None:
+    def with_limit(maximum: int) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+        def edit(a: dict[str, Any], d: dict[str, Any]) -> None:
+            route = next(r for r in routes(a) if r["operation_id"] == "getTodoStats")
+            route["query"] = {"limit": {"type": "integer", "maximum": maximum}}
+
+        return edit
+
+    wide = copy.deepcopy(BASE)
+    with_limit(500)(wide, {})
+    found = pair(wide, TODO_DEPLOYMENT, with_limit(100))
+    (change,) = [c for c in found if c.rule.id == "api-parameter-narrowed"]
+    assert change.rule.level == "breaking" and "maximum 500 became 100" in change.message
+    assert pair(wide, TODO_DEPLOYMENT, with_limit(1000)) == []
