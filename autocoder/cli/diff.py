@@ -24,7 +24,7 @@ from autocoder.compiler import display_path, today
 from autocoder.diagnostics import DiagnosticSink, codes, render_text
 from autocoder.diff.report import Entry, Verdict, changelog, render
 from autocoder.diff.rules import RULES, Change, Level, breaking, compare
-from autocoder.diff.sources import NotInRevision, Side, SideError, load_side
+from autocoder.diff.sources import NotInRevision, Side, SideError, load_side, side_of
 from autocoder.ir.models import IR, SuppressionRecord
 
 FAST_TIERS = ("blueprint", "static", "policy", "consistency")
@@ -65,9 +65,13 @@ def _broken(side: Side, role: str, fmt: str) -> int:
     return exit_code_for(side.sink.diagnostics)
 
 
-def verdict_of(base_spec: str, head_spec: str, fail_on: Level, work: Path) -> Verdict | Side:
-    """The classified changes, or the side that could not be compiled. SideError propagates."""
-    base, head = load_side(base_spec, work), load_side(head_spec, work)
+def verdict_of(
+    base_spec: str, head_spec: str, fail_on: Level, work: Path, head: Side | None = None
+) -> Verdict | Side:
+    """The classified changes, or the side that could not be compiled (``head``: HEAD when it
+    is compiled already). SideError propagates."""
+    base = load_side(base_spec, work)
+    head = head or load_side(head_spec, work)
     for side in (base, head):
         if side.ir is None:
             return side
@@ -138,7 +142,11 @@ def check_task(source: Path, *, base: str | None, fail_on: Level, reports: Path)
         if base is not None:
             try:
                 found: Verdict | Side | None = verdict_of(
-                    f"git:{base}:{source.resolve()}", str(source), fail_on, work
+                    f"git:{base}:{source.resolve()}",
+                    str(source),
+                    fail_on,
+                    work,
+                    side_of(str(source), compiled),
                 )
             except NotInRevision as exc:  # new in this change: nothing to compare with
                 click.echo(f"diff: skipped, {exc}", err=True)

@@ -389,7 +389,7 @@ def logic_task(out: Path, lock: Path, options: LLMOptions, fmt: str) -> int:
     bandit, the generated tests) replaces the skeleton, every attempt is kept in
     ``OUT/.autocoder/logic-run.json``. Modules a person wrote or shipped are never touched."""
     from autocoder.backends.python_service import service_drafts
-    from autocoder.cli.service import ensure_service_python
+    from autocoder.cli.service import ensure_service_python, service_venv
     from autocoder.frontend.nl.logic import llm_components, write_logic
     from autocoder.ir.serialize import IR_FILENAME, read_ir
     from autocoder.llm.config import make_provider
@@ -414,11 +414,10 @@ def logic_task(out: Path, lock: Path, options: LLMOptions, fmt: str) -> int:
     if not untouched:
         info("logic: every llm-owned module is already written; the model was not asked", fmt)
         return ExitCode.OK
-    venv = os.environ.get("AUTOCODER_SERVICE_VENV") or str(out / ".venv")
     try:
         chosen = options.settings()
         provider = make_provider(chosen, lock)
-        python = ensure_service_python(service, Path(venv))
+        python = ensure_service_python(service, service_venv(out))
         outcome = write_logic(
             ir,
             service,

@@ -276,6 +276,12 @@ def _requirements(service: Path) -> list[str]:
     return [*project["dependencies"], *tests]
 
 
+def service_venv(out: Path) -> Path:
+    """Where the generated service's interpreter lives: AUTOCODER_SERVICE_VENV (one environment
+    shared by every service of a run), else OUT/.venv."""
+    return Path(os.environ.get("AUTOCODER_SERVICE_VENV") or out / ".venv")
+
+
 def ensure_service_python(service: Path, venv_dir: Path) -> Path:
     """A virtual environment with the service's dependencies (created or refreshed when the
     dependency list changed); returns its interpreter. Safe to call from several processes at

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autocoder.compiler import compile_source, display_path
+from autocoder.compiler import CompileResult, compile_source, display_path
 from autocoder.diagnostics import DiagnosticSink, Span, codes
 from autocoder.ir.models import IR
 from autocoder.ir.serialize import IR_FILENAME, read_ir
@@ -76,7 +76,11 @@ def load_side(spec: str, work: Path) -> Side:
 
 
 def _compiled(label: str, path: Path, shown_as: tuple[str, str] | None = None) -> Side:
-    result = compile_source(path, assumptions="accept")
+    return side_of(label, compile_source(path, assumptions="accept"), shown_as)
+
+
+def side_of(label: str, result: CompileResult, shown_as: tuple[str, str] | None = None) -> Side:
+    """A side from a compilation already made (``check`` compiles its SOURCE first anyway)."""
     side = Side(label, sink=result.sink, files=dict(result.files), shown_as=shown_as)
     side.ir = result.ir if result.ok else None
     if result.ir is None and not result.sink.diagnostics:

@@ -143,10 +143,9 @@ class ValidateContext:
         the tiers (thread-safe)."""
         with _PYTHON_LOCK:
             if self.python is None:
-                from autocoder.cli.service import ensure_service_python
+                from autocoder.cli.service import ensure_service_python, service_venv
 
-                venv_dir = os.environ.get("AUTOCODER_SERVICE_VENV") or str(self.out / ".venv")
-                self.python = ensure_service_python(self.service, Path(venv_dir))
+                self.python = ensure_service_python(self.service, service_venv(self.out))
             return self.python
 
 

@@ -62,7 +62,9 @@ class Answers:
 
 def record(case: Path) -> None:
     yaml = YAML(typ="safe")
-    answers = [yaml.load(p.read_text(encoding="utf-8")) for p in sorted(case.glob("answers/*.yaml"))]
+    answers = [
+        yaml.load(p.read_text(encoding="utf-8")) for p in sorted(case.glob("answers/*.yaml"))
+    ]
     (case / LOCK_FILE).unlink(missing_ok=True)
     lock = Lockfile.load(case / LOCK_FILE)
     inner = Answers(answers)
@@ -83,11 +85,10 @@ def record(case: Path) -> None:
 
 def _record_logic(outcome: Any, provider: LockedProvider) -> None:
     """The logic step of ``build``: generate the service, let the answers write the logic."""
-    import os
     import tempfile
 
     from autocoder.backends.python_service import service_drafts
-    from autocoder.cli.service import ensure_service_python
+    from autocoder.cli.service import ensure_service_python, service_venv
     from autocoder.compiler import compile_texts
     from autocoder.diagnostics import DiagnosticSink
     from autocoder.frontend.nl.logic import write_logic
@@ -99,15 +100,13 @@ def _record_logic(outcome: Any, provider: LockedProvider) -> None:
     ir = ir_from_data(json.loads(dump_ir(compiled.ir)), DiagnosticSink(), file="ir.v1.json")
     if ir is None:
         raise SystemExit("the compiled blueprints do not round-trip through ir.v1.json")
-    venv = os.environ.get("AUTOCODER_SERVICE_VENV") or str(
-        Path(tempfile.gettempdir()) / "autocoder-record-venv"
-    )
+    venv = service_venv(Path(tempfile.gettempdir()) / "autocoder-record")
     with tempfile.TemporaryDirectory(prefix="record-") as tmp:
         root = Path(tmp)
         for draft in service_drafts(ir):
             (root / draft.path).parent.mkdir(parents=True, exist_ok=True)
             (root / draft.path).write_bytes(draft.content)
-        python = ensure_service_python(root / "service", Path(venv))
+        python = ensure_service_python(root / "service", venv)
         logic = write_logic(ir, root / "service", provider, python=python)
     print(f"  logic: written {sorted(logic.written)}, failed {sorted(logic.failed)}")
 
